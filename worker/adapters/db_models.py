@@ -1,0 +1,314 @@
+"""The database schema (SQLAlchemy 2 typed models). Migrations in worker/migrations follow it.
+
+One schema for both modes: SQLite in the embedded default, PostgreSQL as a service. Unique keys
+carry the idempotency rules of SPEC section 2: a second delivery, a retried job or a restarted
+worker finds the row it would have written and does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class InboundMessage(Base):
+    """Every message that reached us, with its raw bytes (Code 5.12: keep the original)."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_mailbox_uid"),
+        Index("ix_inbound_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # email | webform | staff
+    mailbox: Mapped[str] = mapped_column(String(300))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(500), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(600))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # stored -> parsed -> done | duplicate | quarantined
+    status: Mapped[str] = mapped_column(String(20), default="stored")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(300), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str] = mapped_column(String(500), default="")
+    references: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    label: Mapped[str] = mapped_column(String(30), default="")
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    triage_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    safety_rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    extraction: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outcome: Mapped[str] = mapped_column(String(40), default="")  # what became of it
+    # Plain ids, not foreign keys: cases point back at their origin message, and a cycle of
+    # foreign keys would make table creation order ambiguous.
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    service_request_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class MessageKey(Base):
+    """One row per distinct message (Message-ID, or a hash of the bytes): a redelivery under a
+    new UID finds its key taken and is recorded as a duplicate instead of a second case."""
+
+    __tablename__ = "message_keys"
+    dedupe_key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    other_emails: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    large_print: Mapped[bool] = mapped_column(Boolean, default=False)
+    preferred_channel: Mapped[str] = mapped_column(String(20), default="email")
+    adjustments: Mapped[str] = mapped_column(Text, default="")  # reasonable adjustments (5.10)
+    disclosed_disability: Mapped[str] = mapped_column(Text, default="")
+    adjustments_review_on: Mapped[date | None] = mapped_column(Date)
+    representative_name: Mapped[str] = mapped_column(String(300), default="")
+    representative_email: Mapped[str] = mapped_column(String(320), default="")
+    representative_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Restriction(Base):
+    """Restrictions for unacceptable behaviour (5.14, 5.15): recorded by a person, never automatic."""
+
+    __tablename__ = "restrictions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    description: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str] = mapped_column(Text)
+    review_on: Mapped[date] = mapped_column(Date)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[int] = mapped_column(Integer, default=1)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    # The inbound message that opened it: unique, so a retried job never opens a second case.
+    origin_inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), unique=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    understanding: Mapped[str] = mapped_column(Text, default="")
+    outcome_sought: Mapped[str] = mapped_column(Text, default="")
+    extraction: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    proposed_label: Mapped[str] = mapped_column(String(30), default="")
+    proposed_reason: Mapped[str] = mapped_column(String(40), default="")
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)  # vulnerability / risk (6.1)
+    building_safety: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    stages: Mapped[list[CaseStage]] = relationship(
+        back_populates="case", order_by="CaseStage.stage", lazy="selectin"
+    )
+    resident: Mapped[Resident] = relationship(lazy="joined")
+
+
+class CaseStage(Base):
+    """One row per stage; the columns are worker.domain.cases.StageRecord's fields."""
+
+    __tablename__ = "case_stages"
+    __table_args__ = (UniqueConstraint("case_id", "stage", name="uq_case_stage"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    stage: Mapped[int] = mapped_column(Integer)
+    received: Mapped[date] = mapped_column(Date)
+    acknowledged: Mapped[date | None] = mapped_column(Date)
+    acknowledge_by: Mapped[date | None] = mapped_column(Date)
+    respond_by: Mapped[date | None] = mapped_column(Date)
+    original_respond_by: Mapped[date | None] = mapped_column(Date)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str] = mapped_column(Text, default="")
+    extension_notified: Mapped[date | None] = mapped_column(Date)
+    good_reason: Mapped[str] = mapped_column(Text, default="")
+    approved_by: Mapped[str] = mapped_column(String(200), default="")
+    responded: Mapped[date | None] = mapped_column(Date)
+    handler: Mapped[str] = mapped_column(String(200), default="")
+    decision: Mapped[str] = mapped_column(String(30), default="")
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    remedy: Mapped[str] = mapped_column(Text, default="")
+    case: Mapped[Case] = relationship(back_populates="stages")
+
+
+class CaseAction(Base):
+    """Outstanding actions (6.6, 7.3) and remedies (7.1), tracked to completion."""
+
+    __tablename__ = "case_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    stage: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20), default="action")  # action | remedy
+    text: Mapped[str] = mapped_column(Text)
+    due: Mapped[date | None] = mapped_column(Date)
+    amount_pence: Mapped[int | None] = mapped_column(Integer)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    completed_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    origin_inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), unique=True
+    )
+    subject: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    received: Mapped[date] = mapped_column(Date)
+    due_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Correspondence(Base):
+    """Every message in and out of a case, in order (5.12)."""
+
+    __tablename__ = "correspondence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    direction: Mapped[str] = mapped_column(String(5))  # in | out
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Letter(Base):
+    """A rendered letter and its outbox state, written in the same transaction as the case change
+    that caused it. ``dedupe_key`` makes "the stage 1 acknowledgement of case X" exist once."""
+
+    __tablename__ = "letters"
+    __table_args__ = (Index("ix_letters_status", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    ref: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    recipient_name: Mapped[str] = mapped_column(String(300), default="")
+    in_reply_to: Mapped[str] = mapped_column(String(500), default="")
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(300))
+    # pending -> sending -> sent | failed ; suppressed (mail safety kept it from the resident)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bounced: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReviewItem(Base):
+    """The staff triage queue: unsure items, every proposed exclusion, suspicious automatic mail."""
+
+    __tablename__ = "review_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    proposed_label: Mapped[str] = mapped_column(String(30))
+    proposed_reason: Mapped[str] = mapped_column(String(40), default="")
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | decided
+    decision: Mapped[str] = mapped_column(String(40), default="")
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Quarantine(Base):
+    """Dead letters and quarantined items, with their reason and raw bytes, visible to staff."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # unparsable | poison | smtp_permanent | spam
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AuditEvent(Base):
+    """Who did what, when and why: every staff action and every automatic decision."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_case", "case_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
+    why: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PollState(Base):
+    """Per-mailbox poll progress, for poll lag and UIDVALIDITY tracking."""
+
+    __tablename__ = "poll_state"
+    mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,248 @@
+"""Typed settings, read once from the environment (and an optional ``.env``), plus the landlord
+profile. Secrets are wrapped so they never print. Every setting is documented in config/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from worker.domain.errors import ConfigurationError
+from worker.domain.landlord import Landlord, Ombudsman
+from worker.domain.working_days import NATIONS
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+DEFAULT_LANDLORD_FILE = REPO_DIR / "config" / "landlord.toml"
+
+
+class Secret:
+    """A URL or password that must never appear in logs, errors or ``repr``."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and the status screen."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":****@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: Secret
+    imap_url: Secret
+    imap_processed_folder: str
+    maildir: Path | None
+    smtp_url: Secret
+    outbox_dir: Path
+    landlord_file: Path
+    from_address: str
+    sender_daily_cap: int
+    poll_interval: float
+    dev_recipient_override: str
+    max_attempts: int
+    stage1_handler: str
+
+    @property
+    def service_mode(self) -> bool:
+        return bool(self.redis_url)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    if not value:
+        return
+    scheme = urlsplit(value).scheme
+    if scheme not in schemes:
+        raise ConfigurationError(
+            f"{name} must start with {' or '.join(s + '://' for s in schemes)}, "
+            f"got {redact_url(value)!r}"
+        )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read settings once; tests pass their own mapping instead of patching os.environ."""
+    base = Path.cwd() if cwd is None else cwd
+    env: dict[str, str] = _read_dotenv(base / ".env")
+    env.update(os.environ if environ is None else environ)
+    database_url = env.get("COMPLAINTS_DATABASE_URL") or f"sqlite:///{base / 'complaints.db'}"
+    _check_url(
+        "COMPLAINTS_DATABASE_URL",
+        database_url,
+        ("sqlite", "postgresql", "postgresql+psycopg", "postgres"),
+    )
+    if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
+        # SQLAlchemy's default PostgreSQL driver is psycopg2, which we do not ship.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    redis_url = env.get("COMPLAINTS_REDIS_URL", "")
+    _check_url("COMPLAINTS_REDIS_URL", redis_url, ("redis", "rediss"))
+    imap_url = env.get("COMPLAINTS_IMAP_URL", "")
+    _check_url("COMPLAINTS_IMAP_URL", imap_url, ("imap", "imaps"))
+    smtp_url = env.get("COMPLAINTS_SMTP_URL", "")
+    _check_url("COMPLAINTS_SMTP_URL", smtp_url, ("smtp", "smtps"))
+    maildir = env.get("COMPLAINTS_MAILDIR", "")
+    landlord_file = Path(env.get("COMPLAINTS_LANDLORD", "") or DEFAULT_LANDLORD_FILE)
+    return Settings(
+        database_url=database_url,
+        redis_url=Secret(redis_url),
+        imap_url=Secret(imap_url),
+        imap_processed_folder=env.get("COMPLAINTS_IMAP_PROCESSED_FOLDER", "") or "Processed",
+        maildir=Path(maildir) if maildir else None,
+        smtp_url=Secret(smtp_url),
+        outbox_dir=Path(env.get("COMPLAINTS_OUTBOX_DIR", "") or base / "outbox"),
+        landlord_file=landlord_file,
+        from_address=env.get("COMPLAINTS_FROM_ADDRESS", ""),
+        sender_daily_cap=_int(env, "COMPLAINTS_SENDER_DAILY_CAP", 5, minimum=1),
+        poll_interval=_float(env, "COMPLAINTS_POLL_INTERVAL", 5.0),
+        dev_recipient_override=env.get("COMPLAINTS_DEV_RECIPIENT_OVERRIDE", ""),
+        max_attempts=_int(env, "COMPLAINTS_MAX_ATTEMPTS", 5, minimum=1),
+        stage1_handler=env.get("COMPLAINTS_DEFAULT_HANDLER", "") or "Complaints team",
+    )
+
+
+_REQUIRED_TEXT = (
+    "name",
+    "short_name",
+    "complaints_email",
+    "enquiries_email",
+    "phone",
+    "postal_address",
+    "website",
+    "policy_url",
+    "complaint_form_url",
+)
+_OMBUDSMAN_TEXT = ("name", "website", "phone", "email", "postal_address")
+
+
+def _text(table: Mapping[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"landlord profile: {where}{key} is missing or empty")
+    return value.strip()
+
+
+def load_landlord(path: Path) -> Landlord:
+    """Load and validate the landlord profile; any problem is one line naming the field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"landlord profile not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"landlord profile cannot be read: {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"landlord profile {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {key: _text(data, key, "") for key in _REQUIRED_TEXT}
+    for key in ("complaints_email", "enquiries_email"):
+        if "@" not in values[key]:
+            raise ConfigurationError(f"landlord profile: {key} is not an email address")
+    omb = data.get("ombudsman")
+    if not isinstance(omb, dict):
+        raise ConfigurationError("landlord profile: the [ombudsman] table is missing")
+    ombudsman = Ombudsman(**{key: _text(omb, key, "ombudsman.") for key in _OMBUDSMAN_TEXT})
+    if "@" not in ombudsman.email:
+        raise ConfigurationError("landlord profile: ombudsman.email is not an email address")
+    nation = str(data.get("nation", "england")).strip().lower()
+    if nation not in NATIONS:
+        raise ConfigurationError(
+            f"landlord profile: nation must be one of {', '.join(sorted(NATIONS))}, got {nation!r}"
+        )
+    closures = data.get("closure_days", [])
+    if not isinstance(closures, list):
+        raise ConfigurationError("landlord profile: closure_days must be a list of dates")
+    closure_days: list[str] = []
+    for item in closures:
+        text = item.isoformat() if hasattr(item, "isoformat") else str(item)
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise ConfigurationError(
+                f"landlord profile: closure_days has {text!r}, not a YYYY-MM-DD date"
+            ) from None
+        closure_days.append(text)
+    homes = data.get("homes_owned", 0)
+    if not isinstance(homes, int) or homes < 0:
+        raise ConfigurationError("landlord profile: homes_owned must be a whole number")
+    elsewhere = data.get("elsewhere", {})
+    if not isinstance(elsewhere, dict):
+        raise ConfigurationError("landlord profile: [elsewhere] must be a table")
+    known = {f.name for f in fields(Landlord)}
+    optional = {
+        key: str(data[key]).strip()
+        for key in (
+            "building_safety_lead_name",
+            "building_safety_lead_email",
+            "complaints_team_name",
+            "complaints_team_phone",
+        )
+        if key in data and key in known
+    }
+    return Landlord(
+        **values,
+        ombudsman=ombudsman,
+        nation=nation,
+        closure_days=tuple(closure_days),
+        homes_owned=homes,
+        elsewhere={str(k): str(v) for k, v in elsewhere.items()},
+        **optional,
+    )
