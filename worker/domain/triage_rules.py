@@ -1,0 +1,521 @@
+"""Small named triage rules, each recording why it fired (pure; stdlib only).
+
+The statistical model (``classifiers/``) reads the words; these rules cover what a model is the
+wrong tool for: arithmetic on dates against the received date (Code 2.2/2.3), whether a claim has
+actually been filed at court rather than threatened (2.2), and mail-safety signals (RFC 3834, via
+``worker.domain.mail_safety``). A rule never refuses anything: an ``excluded`` hit is a proposal a
+person confirms (2.1, 2.5). Rules with label ``complaint`` are complaint signals that stop a
+model-proposed exclusion from hiding dissatisfaction with the landlord's service (1.2, 1.5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "RuleHit",
+    "RULES",
+    "complaint_signals",
+    "court_claim_filed",
+    "dissatisfied_with_service",
+    "escalation_requested",
+    "evaluate_rules",
+    "exclusion_proposals",
+    "insurance_claim_made",
+    "issue_older_than_12_months",
+    "legal_action_threatened",
+    "mail_safety_rule",
+    "new_text",
+    "section20_consultation",
+    "statutory_notice_served",
+    "tribunal_or_external_appeal",
+]
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One rule firing: the label (and reason) it proposes and the evidence, in words."""
+
+    name: str
+    label: str
+    reason: str
+    why: str
+
+
+# --- quoted text -------------------------------------------------------------------------------
+
+_QUOTE_START = re.compile(
+    r"^(?:-{2,}\s*Original Message\s*-{2,}"
+    r"|-{2,}\s*Forwarded message\s*-{2,}"
+    r"|Begin forwarded message:"
+    r"|On .{3,200}wrote:\s*$"
+    r"|From:\s.+$(?=\n(?:Sent|Date):)"
+    r"|_{10,}\s*$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def new_text(body: str) -> str:
+    """The sender's own new words: drop ``>`` quoted lines and quoted/forwarded blocks.
+
+    A resident forwarding our letter with "see below, still nothing done" must be triaged on
+    their words, not on our letter's (which talks about complaints and repairs too).
+    """
+    m = _QUOTE_START.search(body)
+    head = body[: m.start()] if m else body
+    lines = [ln for ln in head.splitlines() if not ln.lstrip().startswith(">")]
+    return "\n".join(lines).strip()
+
+
+# --- legal proceedings (2.2) -------------------------------------------------------------------
+
+_CLAIM_FILED = re.compile(
+    r"\b(?:claim\s+(?:no\.?|number|ref(?:erence)?)\s*[:#]?\s*[A-Z0-9]{2,}[A-Z0-9/-]*\d"
+    r"|issued\s+(?:court\s+)?proceedings|proceedings\s+(?:have\s+been|were)\s+issued"
+    r"|(?:have|has)\s+(?:now\s+)?(?:filed|issued|lodged)\s+(?:a\s+|the\s+|my\s+|our\s+)?"
+    r"(?:claim|proceedings|particulars)"
+    r"|(?:filed|lodged|issued)\s+(?:at|with|in)\s+(?:the\s+)?(?:county\s+)?court"
+    r"|claim\s+form\s+(?:and\s+particulars\s+of\s+claim\s+)?(?:has|have|was|were)\s+"
+    r"(?:been\s+)?(?:filed|issued|served|sealed)"
+    r"|particulars\s+of\s+claim\s+(?:has|have|was|were)\s+(?:been\s+)?(?:filed|served|issued)"
+    r"|sealed\s+claim\s+form|county\s+court\s+claim\s+(?:no|number|ref)"
+    r"|hearing\s+(?:is\s+)?(?:listed|set)\s+for)",
+    re.IGNORECASE,
+)
+_THREAT = re.compile(
+    r"\b(?:take\s+(?:you|thrive|this|it|the\s+matter)\s+to\s+court|(?:see|sue)\s+you"
+    r"|legal\s+action|(?:speak|speaking|spoken|go|going)\s+to\s+(?:a|my)\s+solicitor"
+    r"|housing\s+disrepair\s+claim|(?:will|going\s+to|gonna)\s+(?:sue|court)"
+    r"|letter\s+before\s+(?:action|claim)|pre-action\s+protocol|no\s+win\s+no\s+fee)",
+    re.IGNORECASE,
+)
+
+
+def court_claim_filed(text: str) -> RuleHit | None:
+    """A claim has been filed at court (claim number, issued proceedings): 2.2 exclusion."""
+    m = _CLAIM_FILED.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "court_claim_filed",
+        "excluded",
+        "legal_proceedings",
+        f"a court claim appears to have been filed: '{m.group(0).strip()}'",
+    )
+
+
+def legal_action_threatened(text: str) -> RuleHit | None:
+    """Threatening court, or a letter before claim, is not a filed claim: still a complaint."""
+    if _CLAIM_FILED.search(text):
+        return None
+    m = _THREAT.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "legal_action_threatened",
+        "complaint",
+        "",
+        f"legal action is mentioned but no claim filed at court: '{m.group(0).strip()}'",
+    )
+
+
+# --- dates older than 12 months (2.2, 2.3) ------------------------------------------------------
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for m in names
+}
+_SEASON_END = {"spring": 5, "summer": 8, "autumn": 11, "winter": 12, "christmas": 12, "easter": 4}
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "a couple of": 2, "couple of": 2, "a few": 3, "few": 3,
+    "several": 3,
+}  # fmt: skip
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NUM = r"(\d{1,2}|a couple of|couple of|a few|few|several|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty)"  # noqa: E501
+
+_AGO = re.compile(
+    rf"\b(over|more than|about|around|nearly|almost)?\s*{_NUM}\s+(years?|months?|weeks?|days?)"
+    r"(\s+and\s+a\s+half)?\s+ago\b",
+    re.IGNORECASE,
+)
+_YEAR_AND_HALF = re.compile(
+    r"\b(over\s+)?(a|one)\s+(and\s+a\s+half\s+years?|year\s+and\s+a\s+half)\s+ago\b", re.I
+)
+_DMY_NUM = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)?\d\d)\b")
+_DAY_MONTH_YEAR = re.compile(
+    rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?)?({_MONTH_NAMES})\.?,?\s+((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+_SEASON_YEAR = re.compile(
+    r"\b(spring|summer|autumn|winter|christmas|easter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I
+)
+_BARE_YEAR = re.compile(
+    r"\b(?:in|back in|during|around|since|from|early|late|mid|the end of|start of)\s+"
+    r"(?:of\s+)?((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+_YEAR_BEFORE_LAST = re.compile(r"\byear before last\b", re.IGNORECASE)
+_RECENT = re.compile(
+    r"\b(?:yesterday|today|this (?:morning|week|month)|last (?:night|week|month|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday|weekend)|recently|the other day|few days ago"
+    r"|(?:\d{1,2}|a|one|two|three|four|five|six|couple of)\s+(?:days?|weeks?)\s+ago)\b",
+    re.IGNORECASE,
+)
+_ONGOING = re.compile(
+    r"\b(?:still|ever since|since then|continu\w*|ongoing|on-going|to this day|to date"
+    r"|keeps?\s+(?:on\s+)?(?:coming|happening|leaking|getting|breaking)|kept coming back"
+    r"|getting worse|never (?:been )?(?:fixed|sorted|resolved|repaired|done)"
+    r"|(?:not|n't) (?:been )?(?:fixed|sorted|resolved|repaired)|remains?|came back|again"
+    r"|every (?:winter|year|month|week|day)|since\s+(?:\w+\s+){0,2}(?:19|20)\d\d"
+    r"|since\s+(?:" + _MONTH_NAMES + r"|the|last|then|spring|summer|autumn|winter|christmas))\b",
+    re.IGNORECASE,
+)
+_BECAME_AWARE = re.compile(
+    r"\b(?:only|just)\s+(?:recently\s+)?(?:found out|became aware|discovered|realised|realized"
+    r"|noticed|been told|learned|learnt)\b",
+    re.IGNORECASE,
+)
+
+
+def _months_between(earlier: date, later: date) -> float:
+    return (later - earlier).days / 30.44
+
+
+def _month_end(year: int, month: int) -> date:
+    if month == 12:
+        return date(year, 12, 31)
+    return date.fromordinal(date(year, month + 1, 1).toordinal() - 1)
+
+
+def _year(raw: str) -> int:
+    y = int(raw)
+    return y + 2000 if y < 100 else y
+
+
+def _dated_mentions(text: str, received: date) -> list[tuple[str, date]]:
+    """Each date phrase with the *latest* day it can mean, so "in 2023" means 31 Dec 2023.
+
+    Taking the latest possible day makes the rule fire only when the issue is certainly older
+    than 12 months; doubt goes to accepting the complaint.
+    """
+    out: list[tuple[str, date]] = []
+    for m in _YEAR_AND_HALF.finditer(text):
+        out.append((m.group(0), _shift_months(received, -18)))
+    for m in _AGO.finditer(text):
+        qual = (m.group(1) or "").lower()
+        raw = m.group(2).lower()
+        n = int(raw) if raw.isdigit() else _NUMBERS[raw]
+        unit = m.group(3).lower()
+        half = bool(m.group(4))
+        if unit.startswith("year"):
+            months = n * 12 + (6 if half else 0)
+        elif unit.startswith("month"):
+            months = n
+        else:
+            out.append((m.group(0), received))
+            continue
+        if qual in ("over", "more than") and months == 12:
+            months = 13
+        if qual in ("nearly", "almost"):
+            months -= 1
+        out.append((m.group(0), _shift_months(received, -months)))
+    for m in _DMY_NUM.finditer(text):
+        d, mo, y = int(m.group(1)), int(m.group(2)), _year(m.group(3))
+        try:
+            out.append((m.group(0), date(y, mo, d)))
+        except ValueError:
+            continue
+    for m in _DAY_MONTH_YEAR.finditer(text):
+        mo, y = _MONTHS[m.group(2).lower()], int(m.group(3))
+        if m.group(1):
+            try:
+                out.append((m.group(0), date(y, mo, int(m.group(1)))))
+            except ValueError:
+                continue
+        else:
+            out.append((m.group(0), _month_end(y, mo)))
+    for m in _SEASON_YEAR.finditer(text):
+        y = int(m.group(2))
+        out.append((m.group(0), _month_end(y, _SEASON_END[m.group(1).lower()])))
+    for m in _BARE_YEAR.finditer(text):
+        out.append((m.group(0), date(int(m.group(1)), 12, 31)))
+    for m in _YEAR_BEFORE_LAST.finditer(text):
+        out.append((m.group(0), date(received.year - 2, 12, 31)))
+    return out
+
+
+def _shift_months(d: date, months: int) -> date:
+    y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
+    return date(y, m + 1, min(d.day, 28))
+
+
+def issue_older_than_12_months(text: str, received: date) -> RuleHit | None:
+    """The issue certainly arose more than 12 months before receipt and is not ongoing (2.3).
+
+    Does not fire when the text says the problem continues ("still", "ever since", "since March
+    2024", "keeps coming back"), mentions anything recent, or says the resident only recently
+    became aware: 2.3 counts from awareness, and staff may use discretion either way.
+    """
+    mentions = _dated_mentions(text, received)
+    if not mentions:
+        return None
+    if _ONGOING.search(text) or _BECAME_AWARE.search(text) or _RECENT.search(text):
+        return None
+    newest_phrase, newest = max(mentions, key=lambda pm: pm[1])
+    age = _months_between(newest, received)
+    if newest > received or age <= 12.0:
+        return None
+    return RuleHit(
+        "issue_older_than_12_months",
+        "excluded",
+        "over_12_months",
+        f"latest date mentioned '{newest_phrase.strip()}' is at least {int(age)} months before "
+        f"the received date {received.isoformat()} and nothing says the issue is ongoing",
+    )
+
+
+# --- other named exclusions (proposals only) ----------------------------------------------------
+
+_STATUTORY = re.compile(
+    r"\b(?:improvement notice|prohibition order|hazard awareness notice|abatement notice"
+    r"|emergency remedial action|suspended improvement notice|section\s+(?:11|12|80)\s+notice"
+    r"|(?:served|issued)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}notice\s+under"
+    r"|notice\s+under\s+(?:the\s+)?(?:housing act 2004|environmental protection act))\b",
+    re.IGNORECASE,
+)
+
+
+def statutory_notice_served(text: str) -> RuleHit | None:
+    """An environmental health or HHSRS notice (policy page: not a complaint)."""
+    m = _STATUTORY.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "statutory_notice_served",
+        "excluded",
+        "statutory_notice",
+        f"a statutory notice is referred to: '{m.group(0).strip()}'",
+    )
+
+
+_TRIBUNAL = re.compile(
+    r"\b(?:first[- ]tier tribunal|upper tribunal|property chamber|valuation tribunal"
+    r"|(?:applied|application|appeal(?:ed)?|referred)\s+to\s+the\s+(?:\w+\s+)?tribunal"
+    r"|tribunal\s+(?:hearing|application|case|reference|ref)"
+    r"|(?:appeal|appealing)\s+(?:against\s+)?the\s+(?:court'?s?|judge'?s?)\s+(?:decision|order))\b",
+    re.IGNORECASE,
+)
+
+
+def tribunal_or_external_appeal(text: str) -> RuleHit | None:
+    """A tribunal application or appeal of a court decision: an external process."""
+    m = _TRIBUNAL.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "tribunal_or_external_appeal",
+        "excluded",
+        "external_appeal_or_tribunal",
+        f"an external appeal or tribunal is referred to: '{m.group(0).strip()}'",
+    )
+
+
+_INSURANCE = re.compile(
+    r"\b(?:insurance claim|claim (?:on|against|through|under) (?:your|the|thrive'?s?|the buildings)"
+    r" (?:\w+ )?insur\w*|public liability|loss adjuster|insurers?\s+(?:details|claim form)"
+    r"|claim\s+form\s+for\s+(?:my\s+)?(?:insurance|damaged))\b",
+    re.IGNORECASE,
+)
+
+
+def insurance_claim_made(text: str) -> RuleHit | None:
+    """A claim on the landlord's insurance (policy page: not a complaint)."""
+    m = _INSURANCE.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "insurance_claim_made",
+        "excluded",
+        "insurance_claim",
+        f"an insurance claim is referred to: '{m.group(0).strip()}'",
+    )
+
+
+_S20 = re.compile(
+    r"\b(?:section\s*20\b|s\.?\s?20\s+(?:notice|consultation)|notice of (?:intention|estimates|"
+    r"proposal)|stage\s+(?:one|two|1|2)\s+(?:section 20\s+)?consultation notice"
+    r"|observations?\s+(?:on|about|regarding)\s+the\s+(?:proposed|planned|major)\s+works)",
+    re.IGNORECASE,
+)
+
+
+def section20_consultation(text: str) -> RuleHit | None:
+    """Observations on a leaseholder (section 20) consultation go to home ownership."""
+    m = _S20.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "section20_consultation",
+        "excluded",
+        "leaseholder_consultation",
+        f"a leaseholder consultation is referred to: '{m.group(0).strip()}'",
+    )
+
+
+# --- complaint signals (1.2, 1.5, 6.10) ----------------------------------------------------------
+
+_ESCALATE = re.compile(
+    r"\b(?:stage\s*(?:2|two)|escalat\w+|(?:not|un)\s*(?:happy|satisfied)\s+with\s+(?:the|your)\s+"
+    r"(?:stage\s*(?:1|one)\s+)?(?:response|outcome|decision|reply|answer)"
+    r"|(?:review|reconsider)\s+(?:my|the|this)\s+complaint|take\s+(?:this|my complaint)\s+further"
+    r"|next\s+stage|final\s+response)\b",
+    re.IGNORECASE,
+)
+
+
+def escalation_requested(text: str) -> RuleHit | None:
+    """The resident asks to take a complaint to stage 2; no reasons required (6.12)."""
+    m = _ESCALATE.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "escalation_requested",
+        "complaint",
+        "",
+        f"asks for the complaint to go further: '{m.group(0).strip()}'",
+    )
+
+
+_DISSATISFIED = re.compile(
+    r"\b(?:not good enough|unacceptable|disgust\w*|appall\w*|shocking|disgrace\w*|useless"
+    r"|fed up|sick (?:and tired|of)|let down|ignor(?:ed|ing)|fob(?:bed)? off"
+    r"|no(?:body| one|-one)\s+(?:has\s+|have\s+|ever\s+)?(?:come|came|turned up|showed|got back|"
+    r"called|rang|replied|bothered|been)"
+    r"|(?:never|didn't|did not|hasn't|has not|haven't|have not)\s+(?:turn(?:ed)? up|show(?:ed)? up"
+    r"|come back|came back|got back|call(?:ed)? (?:me )?back|heard back|rung back)"
+    r"|still (?:not|no|waiting|hasn't|haven't|nothing)|(?:third|fourth|fifth|\d+(?:st|nd|rd|th))"
+    r" time|chas(?:ed|ing)|rude|unprofessional|no response|not (?:happy|satisfied)|unhappy"
+    r"|dissatisfied|complain\w*\s+about\s+(?:the|your|how)|poor (?:service|workmanship)"
+    r"|(?:you|thrive|your (?:contractor|staff|officer|team))\s+(?:have|has)\s+"
+    r"(?:done nothing|failed)"
+    r"|lack of (?:action|communication|response)|missed appointment|waste of time)\b",
+    re.IGNORECASE,
+)
+
+
+def dissatisfied_with_service(text: str) -> RuleHit | None:
+    """Words of dissatisfaction with what the landlord did or failed to do (1.2, 1.5)."""
+    m = _DISSATISFIED.search(text)
+    if not m:
+        return None
+    return RuleHit(
+        "dissatisfied_with_service",
+        "complaint",
+        "",
+        f"expresses dissatisfaction with the service: '{m.group(0).strip()}'",
+    )
+
+
+# --- mail safety ----------------------------------------------------------------------------------
+
+
+def mail_safety_rule(
+    headers: Mapping[str, str],
+    from_addr: str,
+    *,
+    content_type: str = "",
+    return_path: str | None = None,
+    own_addresses: Collection[str] = (),
+    body: str = "",
+) -> tuple[RuleHit | None, bool]:
+    """Automatic mail (RFC 3834) as a rule hit, and whether it may still hold a resident's words.
+
+    Delegates to ``worker.domain.mail_safety.assess`` so triage and the letter sender agree on
+    what is automatic.
+    """
+    from worker.domain import mail_safety
+
+    verdict = mail_safety.assess(
+        headers,
+        from_addr,
+        content_type=content_type,
+        return_path=return_path,
+        own_addresses=own_addresses,
+        body=body,
+    )
+    if not verdict.automatic:
+        return None, False
+    reason = verdict.reason or "auto_reply"
+    rules = ", ".join(verdict.rules) or "automatic"
+    hit = RuleHit(
+        "mail_safety",
+        "not_resident_mail",
+        reason,
+        f"automatic mail ({rules})",
+    )
+    return hit, bool(verdict.may_hold_resident_words)
+
+
+# --- the ordered chains ---------------------------------------------------------------------------
+
+TextRule = Callable[[str], RuleHit | None]
+
+#: Exclusion proposals, in order of precedence (the first hit gives the proposed reason).
+EXCLUSION_RULES: tuple[TextRule, ...] = (
+    court_claim_filed,
+    tribunal_or_external_appeal,
+    statutory_notice_served,
+    insurance_claim_made,
+    section20_consultation,
+)
+#: Signals that the item is a complaint whatever else it looks like.
+COMPLAINT_RULES: tuple[TextRule, ...] = (
+    escalation_requested,
+    legal_action_threatened,
+    dissatisfied_with_service,
+)
+RULES: tuple[str, ...] = tuple(r.__name__ for r in EXCLUSION_RULES + COMPLAINT_RULES) + (
+    "issue_older_than_12_months",
+    "mail_safety",
+)
+
+
+def exclusion_proposals(text: str, received: date) -> list[RuleHit]:
+    """Every exclusion rule that fires, most specific first."""
+    hits = [h for rule in EXCLUSION_RULES if (h := rule(text)) is not None]
+    old = issue_older_than_12_months(text, received)
+    if old is not None:
+        hits.append(old)
+    return hits
+
+
+def complaint_signals(text: str) -> list[RuleHit]:
+    """Every complaint signal that fires."""
+    return [h for rule in COMPLAINT_RULES if (h := rule(text)) is not None]
+
+
+def evaluate_rules(text: str, received: date) -> list[RuleHit]:
+    """All text rules that fire, exclusions first."""
+    return exclusion_proposals(text, received) + complaint_signals(text)
