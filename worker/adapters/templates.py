@@ -1,0 +1,96 @@
+"""Renders letters from ``letter_templates/<kind>/`` with Jinja2 (plain text and HTML).
+
+A letter missing a required element is refused (``MissingLetterElement``) before anything is
+rendered, so it never reaches the outbox. Undefined template variables are errors
+(``StrictUndefined``), HTML is autoescaped (resident text can hold markup), and the rendered
+subject must hold the case reference and no CR/LF: a line break there would let resident text
+inject mail headers, so it is refused with ``ValueError`` rather than silently altered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from worker.domain.letters import check_required
+
+DEFAULT_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "letter_templates"
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    kind: str
+    ref: str
+    subject: str
+    text: str
+    html: str
+
+
+def _href(address: str) -> str:
+    """A link target for a web address written as residents see it (``www.x.org.uk/...``)."""
+    return address if "://" in address else f"https://{address}"
+
+
+def _tel(number: str) -> str:
+    return "tel:" + "".join(ch for ch in number if ch.isdigit() or ch == "+")
+
+
+def _paragraphs(text: object) -> Markup:
+    """Free text (often the resident's own words) as escaped HTML paragraphs."""
+    blocks = [b.strip() for b in str(text).replace("\r\n", "\n").split("\n\n")]
+    return Markup("\n").join(
+        Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in b.split("\n")))
+        for b in blocks
+        if b
+    )
+
+
+@lru_cache(maxsize=8)
+def environment(template_dir: Path = DEFAULT_TEMPLATE_DIR) -> Environment:
+    """The Jinja2 environment for one template folder (cached: templates compile once)."""
+    env = Environment(
+        loader=FileSystemLoader(str(template_dir)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["href"] = _href
+    env.filters["tel"] = _tel
+    env.filters["paragraphs"] = _paragraphs
+    return env
+
+
+def render_letter(
+    kind: str, context: Mapping[str, object], template_dir: Path | None = None
+) -> RenderedLetter:
+    """Check the required elements of ``kind``, then render its subject, text and HTML.
+
+    Raises ``MissingLetterElement`` for a missing element, ``ValueError`` for an unknown kind, a
+    context built for another kind, or a subject without the reference or with a line break.
+    """
+    check_required(kind, context)  # raises ValueError for an unknown kind, before any I/O
+    if context.get("kind", kind) != kind:
+        raise ValueError(f"context was built for {context.get('kind')!r}, not {kind!r}")
+    ref = str(context["ref"])
+    env = environment((template_dir or DEFAULT_TEMPLATE_DIR).resolve())
+
+    subject = env.get_template(f"{kind}/subject.txt").render(context).strip()
+    if "\r" in subject or "\n" in subject:
+        raise ValueError(f"{kind} subject contains a line break (header injection refused)")
+    if ref not in subject:
+        raise ValueError(f"{kind} subject does not carry the case reference {ref!r}")
+
+    full = {**context, "subject": subject}
+    text = env.get_template(f"{kind}/body.txt").render(full)
+    html = env.get_template(f"{kind}/body.html").render(full)
+    return RenderedLetter(kind=kind, ref=ref, subject=subject, text=text, html=html)
+
+
+__all__ = ["DEFAULT_TEMPLATE_DIR", "RenderedLetter", "environment", "render_letter"]
