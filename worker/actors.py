@@ -1,0 +1,72 @@
+"""Dramatiq actors: one small actor per pipeline stage, each on its own queue, taking an id.
+
+Import this module only after ``configure_broker`` has set the Redis broker (``complaints
+worker`` and the tests do so); the actors bind to the broker that is current at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from worker.bootstrap import App, bootstrap
+from worker.domain.errors import PermanentError, TransientError
+from worker.pipeline import STAGES, run_stage
+
+log = logging.getLogger(__name__)
+
+_app: App | None = None
+_lock = threading.Lock()
+
+
+def configure_broker(redis_url: str, heartbeat_timeout_ms: int = 15000) -> RedisBroker:
+    # A short heartbeat timeout: messages held by a killed worker are re-delivered quickly.
+    broker = RedisBroker(url=redis_url, heartbeat_timeout=heartbeat_timeout_ms)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def set_app(app: App) -> None:
+    global _app
+    _app = app
+
+
+def current_app() -> App:
+    global _app
+    with _lock:
+        if _app is None:
+            _app = bootstrap(jobs=DramatiqJobs(), upgrade=False)
+        return _app
+
+
+def _make_actor(stage: str) -> Any:
+    def job(item_id: int) -> None:
+        try:
+            run_stage(current_app(), stage, item_id)
+        except TransientError as exc:
+            # Left pending with its backoff; the recovery sweep re-queues it when due, so an
+            # outage of any length neither loses the item nor burns dramatiq's retries.
+            log.warning("%s %s: transient failure: %s", stage, item_id, exc)
+
+    job.__name__ = f"stage_{stage}"
+    return dramatiq.actor(
+        job,
+        actor_name=f"complaints_{stage}",
+        queue_name=f"complaints_{stage}",
+        max_retries=3,
+        min_backoff=500,
+        max_backoff=30_000,
+        throws=(PermanentError,),
+    )
+
+
+ACTORS: dict[str, Any] = {stage: _make_actor(stage) for stage in STAGES}
+
+
+class DramatiqJobs:
+    def enqueue(self, stage: str, item_id: int) -> None:
+        ACTORS[stage].send(item_id)

@@ -1,0 +1,130 @@
+"""The one place that chooses embedded or service adapters from settings and wires them together.
+
+Embedded default (no configuration): a Maildir folder as the mailbox, SQLite, jobs in-process,
+letters written as .eml files. With IMAP, SMTP, Redis and PostgreSQL URLs: the same code as a
+distributed service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from worker.adapters.clock import SystemClock
+from worker.adapters.db import Database
+from worker.domain.landlord import Landlord
+from worker.domain.working_days import Calendar
+from worker.jobs import InProcessJobs, Jobs
+from worker.ports import Mailbox, MailSender
+from worker.settings import Settings, load_landlord, load_settings
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from classifiers.triage import Triager
+
+SAMPLE_MAILBOX = Path(__file__).resolve().parent / "sample_mailbox"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def today(self) -> date: ...
+
+
+@dataclass
+class App:
+    settings: Settings
+    landlord: Landlord
+    calendar: Calendar
+    db: Database
+    jobs: Jobs
+    sender: MailSender
+    clock: Clock = field(default_factory=SystemClock)
+    # Replaying a mailbox (the demo): each message is handled as on the day it arrived, as a
+    # worker that was running then would have handled it.
+    replay: bool = False
+
+    @cached_property
+    def triager(self) -> Triager:
+        from classifiers.triage import Triager
+
+        return Triager.load()
+
+    @property
+    def from_address(self) -> str:
+        return self.settings.from_address or self.landlord.complaints_email
+
+    @property
+    def own_addresses(self) -> tuple[str, ...]:
+        return tuple({self.from_address.lower(), self.landlord.complaints_email.lower()})
+
+    def run_job(self, stage: str, item_id: int) -> None:
+        from worker.pipeline import run_stage
+
+        run_stage(self, stage, item_id)
+
+
+def calendar_for(landlord: Landlord) -> Calendar:
+    from datetime import date
+
+    return Calendar(landlord.nation, [date.fromisoformat(d) for d in landlord.closure_days])
+
+
+def make_sender(settings: Settings) -> MailSender:
+    sender: MailSender
+    if settings.smtp_url:
+        from worker.adapters.smtp import SmtpSender
+
+        sender = SmtpSender.from_url(settings.smtp_url.reveal())
+    else:
+        from worker.adapters.file_outbox import FileSender
+
+        sender = FileSender(settings.outbox_dir)
+    if settings.dev_recipient_override:
+        from worker.adapters.recipient_override import RecipientOverride
+
+        sender = RecipientOverride(sender, settings.dev_recipient_override)
+    return sender
+
+
+def make_mailbox(settings: Settings, maildir: Path | None = None) -> Mailbox:
+    if maildir is None and settings.imap_url:
+        from worker.adapters.imap import ImapMailbox
+
+        return ImapMailbox.from_url(
+            settings.imap_url.reveal(), processed_folder=settings.imap_processed_folder
+        )
+    from worker.adapters.maildir import MaildirMailbox
+
+    return MaildirMailbox(maildir or settings.maildir or SAMPLE_MAILBOX)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    jobs: Jobs | None = None,
+    sender: MailSender | None = None,
+    clock: Clock | None = None,
+    replay: bool = False,
+    upgrade: bool = True,
+) -> App:
+    settings = settings or load_settings()
+    landlord = load_landlord(settings.landlord_file)
+    db = Database(settings.database_url)
+    if upgrade:
+        db.upgrade()
+    app = App(
+        settings=settings,
+        landlord=landlord,
+        calendar=calendar_for(landlord),
+        db=db,
+        jobs=jobs if jobs is not None else InProcessJobs(),
+        sender=sender if sender is not None else make_sender(settings),
+        clock=clock or SystemClock(),
+        replay=replay,
+    )
+    if isinstance(app.jobs, InProcessJobs):
+        app.jobs.runner = app.run_job
+    return app

@@ -1,0 +1,384 @@
+"""The ``complaints`` command (SPEC section 9: a stable contract; extend it, never change it).
+
+Exit status 0 on success, 2 on bad input with a one-line reason on stderr; never a traceback for
+a user's mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import NoReturn
+
+from worker.domain.errors import ComplaintsError, ConfigurationError, TransientError, UserError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line and exit 2 (argparse prints usage, then exits 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            2,
+            f"complaints {self.prog.split(' ', 1)[-1]}: {message}\n".replace(
+                "complaints complaints: ", "complaints: "
+            ),
+        )
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form") from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be 1 or more")
+    return number
+
+
+# -- deadlines and working days --------------------------------------------------------------
+
+
+def _calendar(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from worker.domain.working_days import Calendar
+
+    try:
+        return Calendar(args.nation, args.closure_day or ())
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def cmd_deadlines(args: argparse.Namespace) -> int:
+    from worker.domain.timescales import deadlines_as_json, stage_deadlines
+
+    calendar = _calendar(args)
+    if args.stage == 1:
+        if args.received is None:
+            raise UserError("--received YYYY-MM-DD is required for --stage 1")
+        start = args.received
+    else:
+        start = args.escalated or args.received
+        if start is None:
+            raise UserError("--escalated YYYY-MM-DD is required for --stage 2")
+    if args.acknowledged is not None and args.acknowledged < start:
+        raise UserError("--acknowledged cannot be before the day the complaint was received")
+    deadlines = stage_deadlines(args.stage, start, calendar, acknowledged=args.acknowledged)
+    print(json.dumps(deadlines_as_json(deadlines)))
+    return 0
+
+
+def cmd_working_days(args: argparse.Namespace) -> int:
+    calendar = _calendar(args)
+    print(calendar.working_days_between(args.from_, args.to))
+    return 0
+
+
+# -- pipeline ----------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from worker.demo import run_demo
+
+    return run_demo(args.maildir, args.out)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from worker.run_worker import run_worker
+
+    return run_worker(threads=args.threads, poll=not args.no_poller, once=args.once)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from worker.adapters.db import Database
+    from worker.settings import load_settings, redact_url
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    db.upgrade()
+    print(f"database at {redact_url(settings.database_url)} is up to date")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from worker.status import print_status
+
+    return print_status(as_json=args.json)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from worker.web.app import serve
+
+    return serve(args.host, args.port)
+
+
+# -- triage model ------------------------------------------------------------------------------
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from classifiers.triage import main_triage
+
+    return main_triage(["--input", args.input])
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifiers.train import main_train
+
+    return main_train(args.rest)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from classifiers.evaluate import main_evaluate
+
+    return main_evaluate(args.rest)
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+
+def _staff() -> object:
+    from worker.services import StaffService
+
+    return StaffService.from_settings()
+
+
+def cmd_case_show(args: argparse.Namespace) -> int:
+    service = _staff()
+    print(json.dumps(service.show(args.ref), indent=2))  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_case_assign(args: argparse.Namespace) -> int:
+    service = _staff()
+    result = service.assign(args.ref, args.handler, by=args.by, stage=args.stage)  # type: ignore[attr-defined]
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_case_extend(args: argparse.Namespace) -> int:
+    service = _staff()
+    result = service.extend(  # type: ignore[attr-defined]
+        args.ref,
+        days=args.days,
+        reason=args.reason,
+        by=args.by,
+        good_reason=args.good_reason or "",
+        approved_by=args.approved_by or "",
+        next_contact=args.next_contact,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def _action(value: str) -> tuple[str, date]:
+    text, sep, when = value.rpartition("@")
+    if not sep or not text.strip():
+        raise argparse.ArgumentTypeError(f'--action {value!r} must look like "TEXT@YYYY-MM-DD"')
+    return text.strip(), _date(when.strip())
+
+
+def cmd_case_respond(args: argparse.Namespace) -> int:
+    service = _staff()
+    result = service.respond(  # type: ignore[attr-defined]
+        args.ref,
+        decision=args.decision,
+        reasons=args.reasons,
+        remedy=args.remedy or "",
+        no_remedy_reason=args.no_remedy_reason or "",
+        actions=args.action or [],
+        by=args.by,
+        points=args.point or [],
+        remedy_amount=args.remedy_amount,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_case_escalate(args: argparse.Namespace) -> int:
+    service = _staff()
+    result = service.escalate(args.ref, received=args.received, by=args.by)  # type: ignore[attr-defined]
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_case_complete_action(args: argparse.Namespace) -> int:
+    service = _staff()
+    result = service.complete_action(args.ref, args.action_id, by=args.by, on=args.on)  # type: ignore[attr-defined]
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_case_decide(args: argparse.Namespace) -> int:
+    service = _staff()
+    result = service.decide_triage(  # type: ignore[attr-defined]
+        args.ref,
+        decision=args.decision,
+        reason=args.reason,
+        by=args.by,
+        where_instead=args.where_instead or "",
+        exclusion=args.exclusion or "",
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from worker.reports import main_report
+
+    return main_report(args)
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="complaints", description=__doc__.splitlines()[0] if __doc__ else "")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    def calendar_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--nation", default="england", help="england, wales, scotland, northern_ireland"
+        )
+        p.add_argument(
+            "--closure-day",
+            type=_date,
+            action="append",
+            metavar="YYYY-MM-DD",
+            help="an extra day the office is closed (repeatable)",
+        )
+
+    p = add("demo", cmd_demo, "run the whole pipeline on the embedded defaults")
+    p.add_argument("--maildir", help="a Maildir to read (default: the bundled sample mailbox)")
+    p.add_argument("--out", default="demo-out", help="output folder (default ./demo-out)")
+
+    p = add("worker", cmd_worker, "run pollers and workers against the configured services")
+    p.add_argument("--threads", type=_positive_int, default=4, help="worker threads (default 4)")
+    p.add_argument("--no-poller", action="store_true", help="only process jobs; do not poll")
+    p.add_argument("--once", action="store_true", help="poll once, finish the work, and exit")
+
+    p = add("web", cmd_web, "serve the staff console, public form and operations endpoints")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_positive_int, default=8000)
+
+    p = add("triage", cmd_triage, "triage JSON lines from a file; one JSON line out per input")
+    p.add_argument("--input", required=True, metavar="FILE.jsonl")
+
+    p = add("deadlines", cmd_deadlines, "print a stage's deadlines as JSON")
+    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--received", type=_date, metavar="YYYY-MM-DD")
+    p.add_argument("--escalated", type=_date, metavar="YYYY-MM-DD")
+    p.add_argument("--acknowledged", type=_date, metavar="YYYY-MM-DD")
+    calendar_options(p)
+
+    p = add("working-days", cmd_working_days, "working days after FROM up to and including TO")
+    p.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", type=_date, required=True, metavar="YYYY-MM-DD")
+    calendar_options(p)
+
+    for name, handler, text in (
+        ("train", cmd_train, "retrain the triage model from the shipped labelled data"),
+        ("evaluate", cmd_evaluate, "evaluate the triage model on the held-out split"),
+    ):
+        p = add(name, handler, text)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    p = add("case", lambda a: 0, "act on a case (show, assign, extend, respond, escalate)")
+    case_sub = p.add_subparsers(dest="case_command", metavar="ACTION", parser_class=_Parser)
+    case_sub.required = True
+
+    def case_cmd(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+        cp = case_sub.add_parser(name, help=text, description=text)
+        cp.set_defaults(handler=handler)
+        cp.add_argument("ref", metavar="REF")
+        return cp
+
+    case_cmd("show", cmd_case_show, "print the case as JSON")
+    cp = case_cmd("assign", cmd_case_assign, "assign a handler to the current stage")
+    cp.add_argument("--handler", required=True)
+    cp.add_argument("--by", default="complaints manager")
+    cp.add_argument("--stage", type=int, choices=(1, 2))
+    cp = case_cmd("extend", cmd_case_extend, "extend the response date and send the notice")
+    cp.add_argument("--days", type=_positive_int, required=True)
+    cp.add_argument("--reason", required=True)
+    cp.add_argument("--by", required=True)
+    cp.add_argument("--good-reason")
+    cp.add_argument("--approved-by")
+    cp.add_argument("--next-contact", type=_date, metavar="YYYY-MM-DD")
+    cp = case_cmd("respond", cmd_case_respond, "record the stage response and send the letter")
+    cp.add_argument("--decision", required=True, choices=("upheld", "partly_upheld", "not_upheld"))
+    cp.add_argument("--reasons", required=True)
+    cp.add_argument("--remedy")
+    cp.add_argument("--remedy-amount", type=float, metavar="POUNDS")
+    cp.add_argument("--no-remedy-reason")
+    cp.add_argument("--action", type=_action, action="append", metavar="TEXT@YYYY-MM-DD")
+    cp.add_argument("--point", action="append", metavar="POINT=DECISION")
+    cp.add_argument("--by", required=True)
+    cp = case_cmd("escalate", cmd_case_escalate, "record a stage 2 request and acknowledge it")
+    cp.add_argument("--received", type=_date, metavar="YYYY-MM-DD")
+    cp.add_argument("--by", default="staff")
+    cp = case_cmd("complete-action", cmd_case_complete_action, "mark an action or remedy done")
+    cp.add_argument("action_id", type=int, metavar="ACTION_ID")
+    cp.add_argument("--by", required=True)
+    cp.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
+    cp = case_cmd("decide", cmd_case_decide, "decide a triage item: accept or refuse with reasons")
+    cp.add_argument("--decision", required=True, choices=("accept", "refuse"))
+    cp.add_argument("--reason", required=True)
+    cp.add_argument("--exclusion", help="the exclusion reason when refusing")
+    cp.add_argument("--where-instead")
+    cp.add_argument("--by", required=True)
+
+    p = add("status", cmd_status, "queue health in a terminal")
+    p.add_argument("--json", action="store_true")
+
+    p = add("report", cmd_report, "the reports of SPEC section 8")
+    p.add_argument("kind", nargs="?", default="tsm", choices=("tsm", "annual", "mrc"))
+    p.add_argument("--year", type=int)
+    p.add_argument("--out")
+
+    db = add("db", lambda a: 0, "database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    db_sub.required = True
+    up = db_sub.add_parser("upgrade", help="apply database migrations")
+    up.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigurationError as exc:
+        print(f"complaints: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except UserError as exc:
+        print(f"complaints: {exc}", file=sys.stderr)
+        return 2
+    except TransientError as exc:
+        print(f"complaints: {exc} (try again when it is back)", file=sys.stderr)
+        return 1
+    except ComplaintsError as exc:
+        print(f"complaints: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""``complaints demo``: the whole pipeline on the embedded defaults (Maildir in, SQLite, jobs
+in-process, letters as .eml files), on the bundled sample mailbox or any Maildir.
+
+The demo replays the mailbox as a worker running at the time would have handled it: each message
+is acknowledged on the day it arrived. It never changes the Maildir it reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from worker.adapters.db_models import Case, InboundMessage, Letter, Quarantine, ServiceRequest
+from worker.adapters.maildir import MaildirMailbox
+from worker.bootstrap import SAMPLE_MAILBOX, bootstrap
+from worker.domain.errors import UserError
+from worker.settings import load_settings
+from worker.stages.receive_mail import poll_once
+
+
+def _maildir_files(root: Path) -> dict[str, str]:
+    """sha256 of each message file -> its path relative to the Maildir, for summary.json."""
+    found: dict[str, str] = {}
+    for sub in ("new", "cur"):
+        folder = root / sub
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    found.setdefault(digest, f"{sub}/{path.name}")
+    return found
+
+
+def run_demo(maildir: str | None, out: str) -> int:
+    source = Path(maildir).expanduser() if maildir else SAMPLE_MAILBOX
+    if not source.is_dir() or not ((source / "cur").is_dir() or (source / "new").is_dir()):
+        raise UserError(f"--maildir {source} is not a Maildir (it needs cur/ or new/ folders)")
+    out_dir = Path(out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Each run starts clean, so the output always describes this mailbox and no earlier one.
+    for stale in ("complaints.db", "complaints.db-wal", "complaints.db-shm", "summary.json"):
+        (out_dir / stale).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "outbox", ignore_errors=True)
+    settings = replace(
+        load_settings(),
+        database_url=f"sqlite:///{out_dir / 'complaints.db'}",
+        outbox_dir=out_dir / "outbox",
+    )
+    settings = replace(settings, smtp_url=type(settings.smtp_url)(""))
+    settings = replace(settings, redis_url=type(settings.redis_url)(""), dev_recipient_override="")
+    app = bootstrap(settings, replay=True)
+    mailbox = MaildirMailbox(source, read_only=True)
+    while True:
+        queued = poll_once(app, mailbox, limit=500)
+        app.jobs.run_until_idle()  # type: ignore[attr-defined]
+        if not queued:
+            break
+        if len(queued) < 500:
+            break
+    files = _maildir_files(source)
+    summary = build_summary(app, files)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print_summary(summary, out_dir)
+    return 0
+
+
+def build_summary(app: Any, files: dict[str, str]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    with app.db.session() as session:
+        rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        for row in rows:
+            digest = hashlib.sha256(row.raw).hexdigest()
+            source = files.get(digest, f"{row.mailbox}#{row.uid}")
+            if row.status == "quarantined":
+                q = session.scalar(select(Quarantine).where(Quarantine.inbound_id == row.id))
+                entries.append(
+                    {
+                        "source": source,
+                        "message_id": row.message_id,
+                        "quarantined": True,
+                        "reason": q.reason if q else row.error,
+                    }
+                )
+                continue
+            origin = row
+            if row.status == "duplicate" and row.duplicate_of:
+                origin = session.get(InboundMessage, row.duplicate_of) or row
+            ref = ""
+            letters: list[str] = []
+            if origin.case_id:
+                case = session.get(Case, origin.case_id)
+                ref = case.ref if case else ""
+            if origin.service_request_id:
+                sr = session.get(ServiceRequest, origin.service_request_id)
+                ref = sr.ref if sr else ""
+            if row.status != "duplicate":
+                letters = _letters_caused_by(session, origin)
+            entry: dict[str, Any] = {
+                "source": source,
+                "message_id": row.message_id,
+                "label": origin.label,
+                "reason": origin.reason,
+                "needs_review": bool(origin.needs_review),
+                "case_ref": ref,
+                "letters": letters,
+            }
+            if row.status == "duplicate":
+                entry["duplicate_of"] = origin.message_id
+            if origin.outcome:
+                entry["outcome"] = "duplicate" if row.status == "duplicate" else origin.outcome
+            entries.append(entry)
+    return entries
+
+
+def _letters_caused_by(session: Any, row: InboundMessage) -> list[str]:
+    """Letters sent in answer to this message (threaded on its Message-ID)."""
+    if not row.message_id:
+        return []
+    letters = session.scalars(
+        select(Letter)
+        .where(Letter.in_reply_to == f"<{row.message_id}>")
+        .where(Letter.status.in_(("sent", "pending", "sending")))
+        .order_by(Letter.id)
+    ).all()
+    return [letter.kind for letter in letters]
+
+
+def print_summary(summary: list[dict[str, Any]], out_dir: Path) -> None:
+    header = f"{'source':<44} {'label':<18} {'reason':<22} {'review':<6} {'ref':<15} letters"
+    print(header)
+    print("-" * len(header))
+    counts: dict[str, int] = {}
+    for entry in summary:
+        source = entry["source"]
+        if len(source) > 43:
+            source = "..." + source[-40:]
+        if entry.get("quarantined"):
+            label = "QUARANTINED"
+            print(f"{source:<44} {label:<18} {str(entry['reason'])[:60]}")
+            counts[label] = counts.get(label, 0) + 1
+            continue
+        label = entry["label"] + (" (dup)" if "duplicate_of" in entry else "")
+        counts[entry["label"]] = counts.get(entry["label"], 0) + 1
+        print(
+            f"{source:<44} {label:<18} {entry['reason'] or '-':<22} "
+            f"{'yes' if entry['needs_review'] else 'no':<6} {entry['case_ref'] or '-':<15} "
+            f"{', '.join(entry['letters']) or '-'}"
+        )
+    print()
+    print(
+        f"{len(summary)} messages: "
+        + ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
+    )
+    letters = sorted((out_dir / "outbox").glob("*.eml"))
+    print(f"{len(letters)} letters written to {out_dir / 'outbox'}")
+    print(f"database: {out_dir / 'complaints.db'}")
+    print(f"summary:  {out_dir / 'summary.json'}")

@@ -1,0 +1,136 @@
+"""Small helpers over the database models that stages and staff services share: residents,
+references, the audit trail, and mapping a case row to and from the pure state machine."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.adapters.db_models import AuditEvent, Case, CaseStage, Resident, ServiceRequest
+from worker.domain.cases import CaseState, StageRecord, Status, Transition
+
+CASE_PREFIX = "CMP"
+SERVICE_REQUEST_PREFIX = "SR"
+
+
+def make_ref(prefix: str, year: int, row_id: int) -> str:
+    """References look like CMP-2026-00042; the number is the row id, so it is unique without a
+    counter table that concurrent workers would fight over."""
+    return f"{prefix}-{year:04d}-{row_id:05d}"
+
+
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    why: str = "",
+    *,
+    case_id: int | None = None,
+    inbound_id: int | None = None,
+    letter_id: int | None = None,
+    **details: Any,
+) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            why=why,
+            case_id=case_id,
+            inbound_id=inbound_id,
+            letter_id=letter_id,
+            details={k: _jsonable(v) for k, v in details.items()},
+        )
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def resident_for(session: Session, address: str, name: str = "") -> Resident:
+    """The resident who writes from ``address`` (their main or another known address)."""
+    address = address.strip().lower()
+    resident = session.scalar(select(Resident).where(Resident.email == address))
+    if resident is None:
+        for candidate in session.scalars(select(Resident).where(Resident.other_emails != [])):
+            if address in [e.lower() for e in candidate.other_emails]:
+                return candidate
+    if resident is None:
+        resident = Resident(email=address, name=name.strip())
+        session.add(resident)
+        session.flush()
+    elif name and not resident.name:
+        resident.name = name.strip()
+    return resident
+
+
+def new_case(session: Session, resident: Resident, received: date, **values: Any) -> Case:
+    case = Case(ref=f"pending-{id(values)}-{received}", resident_id=resident.id, **values)
+    session.add(case)
+    session.flush()
+    case.ref = make_ref(CASE_PREFIX, received.year, case.id)
+    return case
+
+
+def new_service_request(
+    session: Session, resident: Resident, received: date, **values: Any
+) -> ServiceRequest:
+    sr = ServiceRequest(
+        ref=f"pending-{id(values)}", resident_id=resident.id, received=received, **values
+    )
+    session.add(sr)
+    session.flush()
+    sr.ref = make_ref(SERVICE_REQUEST_PREFIX, received.year, sr.id)
+    return sr
+
+
+_STAGE_FIELDS = [f.name for f in fields(StageRecord)]
+
+
+def state_of(case: Case) -> CaseState:
+    """The pure state machine's view of a case row."""
+    records = {
+        s.stage: StageRecord(**{f: getattr(s, f) for f in _STAGE_FIELDS}) for s in case.stages
+    }
+    return CaseState(
+        ref=case.ref, status=Status(case.status), stage1=records[1], stage2=records.get(2)
+    )
+
+
+def save_state(session: Session, case: Case, state: CaseState) -> None:
+    case.status = state.status.value
+    case.stage = 2 if state.stage2 is not None else 1
+    by_stage = {s.stage: s for s in case.stages}
+    for record in (state.stage1, state.stage2):
+        if record is None:
+            continue
+        row = by_stage.get(record.stage)
+        if row is None:
+            row = CaseStage(case_id=case.id, stage=record.stage, received=record.received)
+            session.add(row)
+            case.stages.append(row)
+        for name in _STAGE_FIELDS:
+            setattr(row, name, getattr(record, name))
+
+
+def record_transition(session: Session, case: Case, transition: Transition) -> None:
+    audit(
+        session,
+        transition.actor,
+        f"case.{transition.name}",
+        transition.why,
+        case_id=case.id,
+        on=transition.on,
+        before=transition.before.value,
+        after=transition.after.value,
+    )

@@ -1,0 +1,120 @@
+"""``complaints worker``: the poller and the job workers.
+
+With ``COMPLAINTS_REDIS_URL`` set, jobs are dramatiq messages on Redis and this process runs a
+dramatiq worker; any number of such processes may run on any number of machines. Only one poller
+per mailbox is active at a time (a Redis lock), though ingestion stays safe if two run. Without
+Redis, jobs run in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from types import FrameType
+
+from worker.bootstrap import App, bootstrap, make_mailbox
+from worker.domain.errors import TransientError
+from worker.settings import load_settings
+from worker.stages.receive_mail import poll_once, record_poll_error
+from worker.stages.recover import sweep
+
+log = logging.getLogger("complaints.worker")
+
+
+class _Stop:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        log.info("stopping on signal %s", signum)
+        self.event.set()
+
+
+def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    stop = _Stop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    dramatiq_worker = None
+    lock_client = None
+    if settings.service_mode:
+        from worker import actors
+
+        broker = actors.configure_broker(settings.redis_url.reveal())
+        app = bootstrap(settings, jobs=actors.DramatiqJobs())
+        actors.set_app(app)
+        import dramatiq
+
+        dramatiq_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=250)
+        dramatiq_worker.start()
+        import redis
+
+        lock_client = redis.Redis.from_url(settings.redis_url.reveal())
+    else:
+        app = bootstrap(settings)
+    mailbox = make_mailbox(settings) if poll else None
+    log.info(
+        "worker started: %s jobs, mailbox %s",
+        "dramatiq/redis" if settings.service_mode else "in-process",
+        mailbox.name if mailbox else "(not polling)",
+    )
+    # Pick up whatever an earlier, killed worker left behind, straight away.
+    sweep(app, older_than=_zero())
+    _drain(app)
+    try:
+        while not stop.event.is_set():
+            if mailbox is not None:
+                _poll_with_lock(app, mailbox, lock_client, settings.poll_interval)
+            sweep(app)
+            _drain(app)
+            if once:
+                break
+            stop.event.wait(settings.poll_interval)
+    finally:
+        if mailbox is not None:
+            mailbox.close()
+        if dramatiq_worker is not None:
+            if once:
+                dramatiq_worker.join()
+            dramatiq_worker.stop()
+        app.db.dispose()
+    return 0
+
+
+def _zero():  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    return timedelta(0)
+
+
+def _drain(app: App) -> None:
+    run = getattr(app.jobs, "run_until_idle", None)
+    if run is not None:
+        run()
+
+
+def _poll_with_lock(app: App, mailbox, lock_client, interval: float) -> None:  # type: ignore[no-untyped-def]
+    lock = None
+    if lock_client is not None:
+        lock = lock_client.lock(
+            f"complaints:poller:{mailbox.name}", timeout=max(60, int(interval * 10))
+        )
+        if not lock.acquire(blocking=False):
+            return  # another poller has this mailbox
+    try:
+        started = time.monotonic()
+        queued = poll_once(app, mailbox)
+        if queued:
+            log.info("stored %d new messages in %.2fs", len(queued), time.monotonic() - started)
+    except TransientError as exc:
+        log.warning("mailbox %s unreachable: %s", mailbox.name, exc)
+        record_poll_error(app, mailbox.name, str(exc))
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - lock expired; nothing to release
+                pass

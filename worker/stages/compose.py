@@ -1,0 +1,142 @@
+"""Stage helper: compose a letter into the outbox, inside the caller's transaction.
+
+The letter is rendered and its required elements checked before a row exists; the row's
+``dedupe_key`` (e.g. "CMP-2026-00042:stage1_acknowledgement") makes a retried job find the letter
+it already wrote instead of writing a second. Automatic letters obey the mail-safety limits: at
+most one automatic acknowledgement per case (the key) and a cap per sender per day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from email.utils import make_msgid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.adapters.clock import LONDON
+from worker.adapters.db_models import Case, Correspondence, Letter, ServiceRequest
+from worker.adapters.templates import render_letter
+from worker.bootstrap import App
+from worker.domain.errors import MissingLetterElement
+from worker.domain.mail_safety import within_sender_cap
+from worker.domain.parsing import safe_header_value
+from worker.records import audit
+
+
+class LetterRefused(Exception):
+    """Raised to the caller when a letter lacks a required element (it never reaches the outbox)."""
+
+    def __init__(self, error: MissingLetterElement) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _sent_today(session: Session, app: App, recipient: str) -> int:
+    today = app.clock.today()
+    start = datetime.combine(today, time.min, tzinfo=LONDON).astimezone(UTC)
+    return (
+        session.scalar(
+            select(func.count(Letter.id)).where(
+                Letter.recipient == recipient,
+                Letter.automatic.is_(True),
+                Letter.status != "suppressed",
+                Letter.created_at >= start,
+                Letter.created_at < start + timedelta(days=1),
+            )
+        )
+        or 0
+    )
+
+
+def queue_letter(
+    session: Session,
+    app: App,
+    *,
+    kind: str,
+    context: dict[str, object],
+    dedupe_key: str,
+    recipient: str,
+    recipient_name: str = "",
+    case: Case | None = None,
+    service_request: ServiceRequest | None = None,
+    automatic: bool = True,
+    in_reply_to: str = "",
+    actor: str = "system",
+) -> Letter:
+    """Render, check and queue one letter; returns the (new or existing) outbox row.
+
+    Raises LetterRefused naming the missing element; the caller decides what a person must do.
+    """
+    existing = session.scalar(select(Letter).where(Letter.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    ref = case.ref if case is not None else service_request.ref if service_request else ""
+    try:
+        rendered = render_letter(kind, context)
+    except MissingLetterElement as exc:
+        audit(
+            session,
+            actor,
+            "letter.refused",
+            str(exc),
+            case_id=case.id if case else None,
+            kind=kind,
+            element=exc.element,
+        )
+        raise LetterRefused(exc) from exc
+    recipient = safe_header_value(recipient).strip()
+    status = "pending"
+    why = ""
+    if automatic and not within_sender_cap(
+        _sent_today(session, app, recipient), app.settings.sender_daily_cap
+    ):
+        status = "suppressed"
+        why = (
+            f"sender cap: {recipient} already had {app.settings.sender_daily_cap} automatic "
+            "letters today (SPEC section 6)"
+        )
+    domain = app.from_address.rsplit("@", 1)[-1]
+    letter = Letter(
+        dedupe_key=dedupe_key,
+        case_id=case.id if case else None,
+        service_request_id=service_request.id if service_request else None,
+        ref=ref,
+        kind=kind,
+        automatic=automatic,
+        recipient=recipient,
+        recipient_name=safe_header_value(recipient_name),
+        in_reply_to=safe_header_value(in_reply_to),
+        subject=safe_header_value(rendered.subject),
+        text=rendered.text,
+        html=rendered.html,
+        # Fixed before sending, so a resend after a crash carries the same id and threads (and
+        # is deduplicated by mail systems that do so).
+        message_id=make_msgid(idstring=f"{kind}.{ref}", domain=domain),
+        status=status,
+        created_at=app.clock.now(),
+        next_attempt_at=app.clock.now(),
+        last_error=why,
+    )
+    session.add(letter)
+    session.flush()
+    session.add(
+        Correspondence(
+            case_id=letter.case_id,
+            service_request_id=letter.service_request_id,
+            letter_id=letter.id,
+            direction="out",
+            kind=kind,
+            at=app.clock.now(),
+        )
+    )
+    audit(
+        session,
+        actor,
+        "letter.suppressed" if status == "suppressed" else "letter.queued",
+        why or f"{kind} queued for {recipient}",
+        case_id=letter.case_id,
+        letter_id=letter.id,
+        kind=kind,
+    )
+    return letter

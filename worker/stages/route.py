@@ -1,0 +1,457 @@
+"""Stage: route. Act on the triage label, in one transaction with the letters it causes:
+
+- a reply to one of our letters threads onto its case (more information, or a stage 2 request);
+- a complaint opens a stage 1 case with its deadlines and the automatic acknowledgement;
+- a service request gets its record and acknowledgement;
+- an excluded matter, or anything the classifier is unsure of, waits for a person in the triage
+  queue (never refused automatically, Code 2.1/2.5) with a neutral receipt meanwhile;
+- mail that is not from a resident is recorded (bounces flag their case; spam is quarantined).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from worker.adapters.db_models import (
+    Case,
+    Correspondence,
+    InboundMessage,
+    Letter,
+    Quarantine,
+    Resident,
+    ReviewItem,
+)
+from worker.bootstrap import App
+from worker.domain import cases as machine
+from worker.domain import letters
+from worker.domain.errors import TransitionRefused
+from worker.domain.parsing import bounced_message_ids, find_case_refs, parse_message
+from worker.records import (
+    audit,
+    new_case,
+    new_service_request,
+    record_transition,
+    resident_for,
+    save_state,
+    state_of,
+)
+from worker.stages.compose import LetterRefused, queue_letter
+
+# Service requests are answered under the landlord's service standards, not the Code's complaint
+# timescales; this is the date the acknowledgement promises the next contact by.
+SERVICE_REQUEST_DAYS = 10
+ESCALATION_STATUSES = {machine.Status.STAGE1_RESPONDED.value}
+BEFORE_RESPONSE = {
+    machine.Status.PENDING_TRIAGE.value,
+    machine.Status.STAGE1_OPEN.value,
+    machine.Status.STAGE1_ACKNOWLEDGED.value,
+}
+
+
+def run(app: App, inbound_id: int) -> list[tuple[str, int]]:
+    with app.db.session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None or row.status != "triaged":
+            return []
+        router = _Router(app, session, row)
+        router.route()
+        row.status = "done"
+        row.attempts = 0
+        return [("send", letter.id) for letter in router.letters if letter.status == "pending"]
+
+
+class _Router:
+    def __init__(self, app: App, session: Session, row: InboundMessage) -> None:
+        self.app = app
+        self.session = session
+        self.row = row
+        self.letters: list[Letter] = []
+        self.received: date = row.received_on or app.clock.today()
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def route(self) -> None:
+        row = self.row
+        if row.label == "not_resident_mail":
+            self.not_resident_mail()
+            return
+        case = self.thread_case()
+        if case is not None:
+            self.reply_to_case(case)
+        elif row.label == "complaint" and not row.needs_review:
+            self.open_complaint()
+        elif row.label == "service_request" and not row.needs_review:
+            self.open_service_request()
+        else:
+            self.hold_for_person()
+
+    def thread_case(self) -> Case | None:
+        """The case this message replies to: by In-Reply-To/References against the Message-IDs
+        of our letters first (exact), then by a case reference in the subject or text."""
+        ids = [i for i in [self.row.in_reply_to, *self.row.references] if i]
+        if ids:
+            wanted = {f"<{i.strip('<>')}>" for i in ids}
+            letter = self.session.scalar(
+                select(Letter).where(Letter.message_id.in_(wanted), Letter.case_id.is_not(None))
+            )
+            if letter is not None:
+                return self.session.get(Case, letter.case_id)
+        for ref in find_case_refs(f"{self.row.subject}\n{self.row.text}"):
+            case = self.session.scalar(select(Case).where(Case.ref == ref))
+            if case is not None:
+                return case
+        return None
+
+    def open_complaint(self) -> None:
+        resident = self.resident()
+        case = self.create_case(resident, pending=False)
+        state = state_of(case)
+        ack_on = self.acknowledge_on()
+        state, event = machine.acknowledge(state, ack_on, self.app.calendar, machine.SYSTEM_ACTOR)
+        save_state(self.session, case, state)
+        record_transition(self.session, case, event)
+        self.letter(
+            "stage1_acknowledgement",
+            letters.stage1_acknowledgement(
+                self.app.landlord, self.recipient(resident), self.facts(case, state.stage1)
+            ),
+            case,
+        )
+
+    def open_service_request(self) -> None:
+        resident = self.resident()
+        extraction = self.row.extraction or {}
+        due = self.app.calendar.add_working_days(self.received, SERVICE_REQUEST_DAYS)
+        summary = _summary(extraction.get("issue", ""), self.row.subject, self.row.text)
+        sr = new_service_request(
+            self.session,
+            resident,
+            self.received,
+            origin_inbound_id=self.row.id,
+            subject=self.row.subject,
+            summary=summary,
+            due_by=due,
+        )
+        self.row.service_request_id = sr.id
+        self.row.outcome = "service_request"
+        self.session.add(
+            Correspondence(service_request_id=sr.id, inbound_id=self.row.id, direction="in")
+        )
+        audit(
+            self.session,
+            "system",
+            "service_request.opened",
+            f"logged as a service request (1.4): {summary[:200]}",
+            inbound_id=self.row.id,
+            ref=sr.ref,
+        )
+        context = letters.service_request_acknowledgement(
+            self.app.landlord,
+            self.recipient(resident),
+            ref=sr.ref,
+            received=self.received,
+            summary=summary,
+            next_steps=(
+                "The right team will look at your request and contact you to arrange what is "
+                "needed."
+            ),
+            due_by=due,
+        )
+        self.letter("service_request_acknowledgement", context, None, service_request=sr)
+
+    def hold_for_person(self) -> None:
+        """Excluded or unsure: a person decides. The 5-day clock is watched meanwhile."""
+        resident = self.resident()
+        case = self.create_case(resident, pending=True)
+        case.proposed_label = self.row.label
+        case.proposed_reason = self.row.reason
+        self.review(case, self.row.label, self.row.reason)
+        stage1 = state_of(case).stage1
+        hear_by = stage1.acknowledge_by or self.received
+        self.letter(
+            "receipt",
+            letters.receipt(
+                self.app.landlord,
+                self.recipient(resident),
+                ref=case.ref,
+                received=self.received,
+                hear_by=hear_by,
+            ),
+            case,
+        )
+
+    def reply_to_case(self, case: Case) -> None:
+        row = self.row
+        row.case_id = case.id
+        row.outcome = "threaded"
+        self.session.add(
+            Correspondence(case_id=case.id, inbound_id=row.id, direction="in", kind="reply")
+        )
+        known = {case.resident.email, *[e.lower() for e in case.resident.other_emails]}
+        if case.resident.representative_email:
+            known.add(case.resident.representative_email.lower())
+        if row.from_addr and row.from_addr not in known:
+            # A different address quoting the reference: keep it on the case, but a person
+            # confirms it is the resident before we write to that address.
+            audit(
+                self.session,
+                "system",
+                "case.reply_from_new_address",
+                f"reply from {row.from_addr}, not the address on file",
+                case_id=case.id,
+                inbound_id=row.id,
+            )
+            self.review(case, "reply_from_new_address", "")
+            return
+        flags = row.flags or {}
+        dissatisfied = row.label == "complaint" or bool(flags.get("escalation_request"))
+        if case.status in ESCALATION_STATUSES and dissatisfied:
+            self.escalate(case)
+            return
+        why = (
+            "more information on the open complaint (6.8: related points join the open case)"
+            if case.status in BEFORE_RESPONSE
+            else "correspondence on the case"
+        )
+        audit(
+            self.session, "system", "case.correspondence", why, case_id=case.id, inbound_id=row.id
+        )
+        if case.status not in BEFORE_RESPONSE and case.status not in ESCALATION_STATUSES:
+            # After a final response or a refusal nothing automatic fits: a person reads it.
+            self.review(case, "reply_after_final", "")
+
+    def escalate(self, case: Case) -> None:
+        state = state_of(case)
+        try:
+            state, event = machine.request_escalation(
+                state, self.received, self.app.calendar, machine.SYSTEM_ACTOR
+            )
+        except TransitionRefused as exc:
+            audit(self.session, "system", "case.escalation_refused", str(exc), case_id=case.id)
+            self.review(case, "escalation", "")
+            return
+        save_state(self.session, case, state)
+        record_transition(self.session, case, event)
+        ack_on = self.acknowledge_on()
+        state, event = machine.acknowledge(state, ack_on, self.app.calendar, machine.SYSTEM_ACTOR)
+        save_state(self.session, case, state)
+        record_transition(self.session, case, event)
+        stage2 = state.stage2
+        assert stage2 is not None
+        self.letter(
+            "stage2_acknowledgement",
+            letters.stage2_acknowledgement(
+                self.app.landlord,
+                self.recipient(case.resident),
+                self.facts(case, stage2, escalated=stage2.received),
+            ),
+            case,
+        )
+
+    def not_resident_mail(self) -> None:
+        row = self.row
+        row.outcome = "recorded"
+        if row.reason == "bounce":
+            self.flag_bounced_letter()
+        if row.reason == "spam":
+            row.outcome = "quarantined"
+            self.session.add(
+                Quarantine(
+                    inbound_id=row.id, kind="spam", reason="spam, kept for sampling", raw=row.raw
+                )
+            )
+        if row.needs_review:
+            # Looks automatic but may hold a resident's words: a person reads it; no letter.
+            self.review(None, row.label, row.reason)
+        audit(
+            self.session,
+            "system",
+            "inbound.not_answered",
+            f"not resident mail ({row.reason}); no automatic reply (RFC 3834, SPEC section 6)",
+            inbound_id=row.id,
+            rules=row.triage_reasons,
+        )
+
+    def flag_bounced_letter(self) -> None:
+        ids = {f"<{i.strip('<>')}>" for i in bounced_message_ids(self.row.raw)}
+        refs = find_case_refs(self.row.text)
+        query = select(Letter)
+        conditions = []
+        if ids:
+            conditions.append(Letter.message_id.in_(ids))
+        if refs:
+            conditions.append(Letter.ref.in_(refs))
+        if not conditions:
+            return
+        for letter in self.session.scalars(query.where(or_(*conditions))):
+            letter.bounced = True
+            if letter.case_id:
+                case = self.session.get(Case, letter.case_id)
+                if case is not None:
+                    case.flags = {**(case.flags or {}), "letter_bounced": letter.kind}
+                    self.row.case_id = case.id
+                audit(
+                    self.session,
+                    "system",
+                    "letter.bounced",
+                    f"{letter.kind} to {letter.recipient} bounced: reach the resident another way",
+                    case_id=letter.case_id,
+                    letter_id=letter.id,
+                    inbound_id=self.row.id,
+                )
+
+    # -- building blocks -----------------------------------------------------------------------
+
+    def resident(self) -> Resident:
+        parsed_name = self.row.from_name
+        return resident_for(self.session, self.row.from_addr, parsed_name)
+
+    def create_case(self, resident: Resident, pending: bool) -> Case:
+        row = self.row
+        extraction = row.extraction or {}
+        flags = row.flags or {}
+        case = new_case(
+            self.session,
+            resident,
+            self.received,
+            status="pending_triage" if pending else "stage1_open",
+            origin_inbound_id=row.id,
+            channel=row.source,
+            subject=row.subject,
+            understanding=_summary(extraction.get("issue", ""), row.subject, row.text),
+            outcome_sought=str(extraction.get("outcome_sought", "") or ""),
+            extraction=extraction,
+            flags=flags,
+            priority=bool(flags.get("vulnerability")),
+            building_safety=bool(flags.get("building_safety")),
+        )
+        state, event = machine.open_case(
+            case.ref, self.received, self.app.calendar, pending_triage=pending
+        )
+        state.stage1.handler = self.default_handler(case)
+        save_state(self.session, case, state)
+        record_transition(self.session, case, event)
+        row.case_id = case.id
+        row.outcome = "case"
+        self.session.add(Correspondence(case_id=case.id, inbound_id=row.id, direction="in"))
+        if case.building_safety:
+            audit(
+                self.session,
+                "system",
+                "case.routed_building_safety",
+                "complaint about safety in a building: allocated to the building safety lead "
+                "(policy page)",
+                case_id=case.id,
+            )
+        if case.priority:
+            audit(
+                self.session,
+                "system",
+                "case.prioritised",
+                "vulnerability or risk mentioned: prioritised (6.1)",
+                case_id=case.id,
+            )
+        return case
+
+    def default_handler(self, case: Case) -> str:
+        landlord = self.app.landlord
+        if case.building_safety and landlord.building_safety_lead_name:
+            return landlord.building_safety_lead_name
+        return self.app.settings.stage1_handler
+
+    def acknowledge_on(self) -> date:
+        if self.app.replay:
+            return self.app.calendar.roll_forward(self.received)
+        return max(self.app.calendar.roll_forward(self.received), self.app.clock.today())
+
+    def recipient(self, resident: Resident) -> letters.Recipient:
+        return letters.Recipient(
+            name=resident.name or "",
+            email=resident.email,
+            large_print=resident.large_print,
+        )
+
+    def facts(
+        self, case: Case, stage: machine.StageRecord, escalated: date | None = None
+    ) -> letters.CaseFacts:
+        landlord = self.app.landlord
+        extraction = case.extraction or {}
+        missing = tuple(d for d in letters.MISSING_DETAILS if not extraction.get(d))
+        handler = stage.handler or (
+            "a senior manager who did not deal with stage 1" if stage.stage == 2 else ""
+        )
+        if case.building_safety and landlord.building_safety_lead_email and stage.stage == 1:
+            contact = landlord.building_safety_lead_email
+        else:
+            contact = (
+                f"{landlord.complaints_email} or {landlord.complaints_team_phone or landlord.phone}"
+            )
+        return letters.CaseFacts(
+            ref=case.ref,
+            stage=stage.stage,
+            received=case.stages[0].received,
+            respond_by=stage.respond_by,
+            handler_name=handler or self.app.settings.stage1_handler,
+            handler_contact=contact,
+            understanding=case.understanding,
+            outcome_sought=case.outcome_sought,
+            missing_details=missing,
+            escalated=escalated,
+            acknowledged=stage.acknowledged,
+        )
+
+    def review(self, case: Case | None, label: str, reason: str) -> None:
+        existing = self.session.scalar(
+            select(ReviewItem).where(ReviewItem.inbound_id == self.row.id)
+        )
+        if existing is not None:
+            return
+        self.session.add(
+            ReviewItem(
+                inbound_id=self.row.id,
+                case_id=case.id if case else None,
+                proposed_label=label,
+                proposed_reason=reason,
+                confidence=self.row.confidence,
+                evidence=list(self.row.triage_reasons or []),
+            )
+        )
+
+    def letter(self, kind: str, context: dict[str, Any], case: Case | None, **kw: Any) -> None:
+        try:
+            letter = queue_letter(
+                self.session,
+                self.app,
+                kind=kind,
+                context=context,
+                dedupe_key=f"{(case.ref if case else kw['service_request'].ref)}:{kind}"
+                + (f":stage{case.stage}" if case and kind.startswith("stage2") else ""),
+                recipient=self.row_reply_address(),
+                recipient_name=self.row.from_name,
+                case=case,
+                in_reply_to=f"<{self.row.message_id}>" if self.row.message_id else "",
+                **kw,
+            )
+        except LetterRefused:
+            # The case stands; a person writes the letter the automatic one could not be.
+            self.review(case, "letter_refused", kind)
+            return
+        self.letters.append(letter)
+
+    def row_reply_address(self) -> str:
+        parsed = parse_message(self.row.raw)
+        return (parsed.reply_to or parsed.from_addr).lower()
+
+
+def _summary(issue: object, subject: str, text: str) -> str:
+    issue_text = str(issue or "").strip()
+    if issue_text:
+        return issue_text
+    body = " ".join(text.split())
+    if len(body) > 600:
+        body = body[:600].rsplit(" ", 1)[0] + " ..."
+    return f"{subject.strip()}: {body}" if subject.strip() else body
