@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from worker import letter_facts
 from worker.adapters.db_models import (
     Case,
     Correspondence,
@@ -358,10 +359,12 @@ class _Router:
         return case
 
     def default_handler(self, case: Case) -> str:
+        # Only a named role is set here; the stage 1 handler is otherwise whoever takes it on,
+        # so that 6.13 (a different person at stage 2) is checked against a real person.
         landlord = self.app.landlord
         if case.building_safety and landlord.building_safety_lead_name:
             return landlord.building_safety_lead_name
-        return self.app.settings.stage1_handler
+        return ""
 
     def acknowledge_on(self) -> date:
         if self.app.replay:
@@ -369,40 +372,12 @@ class _Router:
         return max(self.app.calendar.roll_forward(self.received), self.app.clock.today())
 
     def recipient(self, resident: Resident) -> letters.Recipient:
-        return letters.Recipient(
-            name=resident.name or "",
-            email=resident.email,
-            large_print=resident.large_print,
-        )
+        return letter_facts.recipient(resident)
 
     def facts(
         self, case: Case, stage: machine.StageRecord, escalated: date | None = None
     ) -> letters.CaseFacts:
-        landlord = self.app.landlord
-        extraction = case.extraction or {}
-        missing = tuple(d for d in letters.MISSING_DETAILS if not extraction.get(d))
-        handler = stage.handler or (
-            "a senior manager who did not deal with stage 1" if stage.stage == 2 else ""
-        )
-        if case.building_safety and landlord.building_safety_lead_email and stage.stage == 1:
-            contact = landlord.building_safety_lead_email
-        else:
-            contact = (
-                f"{landlord.complaints_email} or {landlord.complaints_team_phone or landlord.phone}"
-            )
-        return letters.CaseFacts(
-            ref=case.ref,
-            stage=stage.stage,
-            received=case.stages[0].received,
-            respond_by=stage.respond_by,
-            handler_name=handler or self.app.settings.stage1_handler,
-            handler_contact=contact,
-            understanding=case.understanding,
-            outcome_sought=case.outcome_sought,
-            missing_details=missing,
-            escalated=escalated,
-            acknowledged=stage.acknowledged,
-        )
+        return letter_facts.case_facts(self.app, case, stage, escalated)
 
     def review(self, case: Case | None, label: str, reason: str) -> None:
         existing = self.session.scalar(
