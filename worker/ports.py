@@ -1,0 +1,55 @@
+"""The interfaces between the pipeline and the outside world (typing.Protocol, no I/O here).
+
+Stages depend on these; `worker/adapters/` holds one implementation per external system, and
+`bootstrap` picks which ones to use.
+"""
+
+from __future__ import annotations
+
+import email.message
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class RawInbound:
+    """One message as it came off a mailbox, before anything has looked inside it.
+
+    `(mailbox, uidvalidity, uid)` identifies it for good: the database's unique key on these makes
+    a second delivery of the same message a no-op.
+    """
+
+    mailbox: str  # stable identifier, e.g. "imap://user@host:port/INBOX" or "maildir:/abs/path"
+    uidvalidity: int
+    uid: int
+    raw: bytes
+
+
+@runtime_checkable
+class Mailbox(Protocol):
+    """Where resident mail arrives (IMAP folder or a local Maildir)."""
+
+    name: str
+
+    def fetch_new(self, limit: int = 100) -> list[RawInbound]:
+        """Messages not yet processed, oldest first, without marking them seen."""
+        ...
+
+    def mark_processed(self, item: RawInbound) -> None:
+        """Move `item` out of the way; call ONLY once its raw bytes are committed to the DB."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class MailSender(Protocol):
+    """Delivers one finished letter."""
+
+    def send(self, message: email.message.EmailMessage) -> str:
+        """Send and return the Message-ID used.
+
+        Raises `worker.domain.errors.TransientError` when worth retrying (connection refused,
+        timeouts, SMTP 4xx) and `PermanentError` when not (SMTP 5xx, every recipient refused).
+        """
+        ...
