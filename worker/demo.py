@@ -119,12 +119,10 @@ def build_summary(app: Any, files: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _letters_caused_by(session: Any, row: InboundMessage) -> list[str]:
-    """Letters sent in answer to this message (threaded on its Message-ID)."""
-    if not row.message_id:
-        return []
+    """Letters sent in answer to this message."""
     letters = session.scalars(
         select(Letter)
-        .where(Letter.in_reply_to == f"<{row.message_id}>")
+        .where(Letter.cause_inbound_id == row.id)
         .where(Letter.status.in_(("sent", "pending", "sending")))
         .order_by(Letter.id)
     ).all()

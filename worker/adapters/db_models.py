@@ -232,6 +232,8 @@ class Letter(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    # The inbound message this letter answers, if any (for the record and the demo summary).
+    cause_inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     ref: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)

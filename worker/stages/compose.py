@@ -63,6 +63,7 @@ def queue_letter(
     automatic: bool = True,
     in_reply_to: str = "",
     actor: str = "system",
+    cause_inbound_id: int | None = None,
 ) -> Letter:
     """Render, check and queue one letter; returns the (new or existing) outbox row.
 
@@ -101,6 +102,7 @@ def queue_letter(
         dedupe_key=dedupe_key,
         case_id=case.id if case else None,
         service_request_id=service_request.id if service_request else None,
+        cause_inbound_id=cause_inbound_id,
         ref=ref,
         kind=kind,
         automatic=automatic,

@@ -409,6 +409,7 @@ class _Router:
                 recipient_name=self.row.from_name,
                 case=case,
                 in_reply_to=f"<{self.row.message_id}>" if self.row.message_id else "",
+                cause_inbound_id=self.row.id,
                 **kw,
             )
         except LetterRefused:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 11:02:22.344867
+Create Date: 2026-11-22 11:10:13.049835
 """
 
 from alembic import op
@@ -221,6 +221,7 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("service_request_id", sa.Integer(), nullable=True),
+        sa.Column("cause_inbound_id", sa.Integer(), nullable=True),
         sa.Column("ref", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("automatic", sa.Boolean(), nullable=False),
@@ -242,6 +243,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["cause_inbound_id"],
+            ["inbound_messages.id"],
         ),
         sa.ForeignKeyConstraint(
             ["service_request_id"],
