@@ -98,7 +98,11 @@ def make_mailbox(settings: Settings, maildir: Path | None = None) -> Mailbox:
         )
     from worker.adapters.maildir import MaildirMailbox
 
-    return MaildirMailbox(maildir or settings.maildir or SAMPLE_MAILBOX)
+    folder = maildir or settings.maildir
+    if folder is None:
+        # The bundled sample is part of the source tree: read it, never move its files.
+        return MaildirMailbox(SAMPLE_MAILBOX, read_only=True)
+    return MaildirMailbox(folder)
 
 
 def bootstrap(
