@@ -580,9 +580,9 @@ def _addresses(raw: str, defects: list[str]) -> list[tuple[str, str]]:
     for name, addr in pairs:
         if addr and not _ADDR_SPEC_RE.fullmatch(addr):
             # The parser kept junk around the address (e.g. an unclosed quote): dig it out.
-            found = _ADDR_SPEC_RE.search(addr)
-            addr = found.group(0) if found else ""
-            name = "" if found else name
+            spec = _ADDR_SPEC_RE.search(addr)
+            addr = spec.group(0) if spec else ""
+            name = "" if spec else name
         if addr:
             result.append((decode_header_value(name), safe_header_value(addr)))
     if not result:
