@@ -41,7 +41,7 @@ def run(app: App, inbound_id: int) -> list[tuple[str, int]]:
             channel=row.source,
             headers=dict(parsed.headers),
             content_type=parsed.content_type,
-            return_path=parsed.return_path if "return-path" in parsed.headers else None,
+            return_path=parsed.return_path or None,
         )
         result = app.triager.triage(
             item,
