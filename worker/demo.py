@@ -24,16 +24,23 @@ from worker.settings import load_settings
 from worker.stages.receive_mail import poll_once
 
 
-def _maildir_files(root: Path) -> dict[str, str]:
-    """sha256 of each message file -> its path relative to the Maildir, for summary.json."""
-    found: dict[str, str] = {}
-    for sub in ("new", "cur"):
-        folder = root / sub
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and not path.name.startswith("."):
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                    found.setdefault(digest, f"{sub}/{path.name}")
+def _maildir_files(root: Path) -> dict[str, list[str]]:
+    """sha256 of each message file -> its paths relative to the Maildir, for summary.json.
+
+    Byte-identical copies (a redelivery) share a digest, so each keeps a list, taken in the
+    order the mailbox hands messages over (by file name, which starts with the arrival time).
+    """
+    found: dict[str, list[str]] = {}
+    paths = [
+        path
+        for sub in ("cur", "new")
+        if (root / sub).is_dir()
+        for path in (root / sub).iterdir()
+        if path.is_file() and not path.name.startswith(".")
+    ]
+    for path in sorted(paths, key=lambda p: p.name):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        found.setdefault(digest, []).append(f"{path.parent.name}/{path.name}")
     return found
 
 
@@ -70,13 +77,14 @@ def run_demo(maildir: str | None, out: str) -> int:
     return 0
 
 
-def build_summary(app: Any, files: dict[str, str]) -> list[dict[str, Any]]:
+def build_summary(app: Any, files: dict[str, list[str]]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     with app.db.session() as session:
         rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
         for row in rows:
             digest = hashlib.sha256(row.raw).hexdigest()
-            source = files.get(digest, f"{row.mailbox}#{row.uid}")
+            candidates = files.get(digest) or []
+            source = candidates.pop(0) if candidates else f"{row.mailbox}#{row.uid}"
             if row.status == "quarantined":
                 q = session.scalar(select(Quarantine).where(Quarantine.inbound_id == row.id))
                 entries.append(
