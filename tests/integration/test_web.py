@@ -1,0 +1,624 @@
+"""The web console, public form and operations endpoints, through Starlette's TestClient against a
+real database (SQLite; one run on PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from tests.browser.seed import PASSWORD, SECRET, Seeded, directory, make_app, seed
+from worker.adapters.db_models import AuditEvent, Case, InboundMessage, Letter, ReviewItem
+from worker.bootstrap import App
+from worker.domain.errors import ConfigurationError
+from worker.web.app import create_app
+from worker.web.auth import hash_password, load_directory, verify_password
+from worker.web.session import Signer
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Console:
+    def __init__(self, app: App, client: TestClient, seeded: Seeded) -> None:
+        self.app = app
+        self.client = client
+        self.seeded = seeded
+
+    def token(self, path: str = "/login") -> str:
+        match = CSRF.search(self.client.get(path).text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username: str = "hana", password: str = PASSWORD) -> Any:
+        return self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": self.token()},
+            follow_redirects=False,
+        )
+
+    def post(self, path: str, data: dict[str, Any], page: str | None = None) -> Any:
+        return self.client.post(
+            path, data={**data, "csrf_token": self.token(page or path)}, follow_redirects=False
+        )
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    app = make_app(tmp_path)
+    seeded = seed(app)
+    web = create_app(app, directory=directory(), environ={"COMPLAINTS_SECRET_KEY": SECRET})
+    with TestClient(web) as client:
+        yield Console(app, client, seeded)
+    app.db.dispose()
+
+
+def audit_actions(app: App) -> list[str]:
+    with app.db.session() as s:
+        return list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+# -- sign-in and CSRF ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/cases", "/triage", "/operations", "/cases/CMP-2026-00001"])
+def test_staff_pages_need_sign_in(console: Console, path: str) -> None:
+    response = console.client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+
+
+def test_wrong_password_is_refused_and_audited(console: Console) -> None:
+    response = console.login(password="not it")
+    assert response.status_code == 401
+    assert "The username or password is wrong" in response.text
+    assert "staff.login_failed" in audit_actions(console.app)
+    assert console.client.get("/cases", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_and_out_are_audited(console: Console) -> None:
+    response = console.login()
+    assert response.status_code == 303 and response.headers["location"] == "/cases"
+    assert console.client.get("/cases").status_code == 200
+    response = console.post("/logout", {}, page="/cases")
+    assert response.status_code == 303
+    assert console.client.get("/cases", follow_redirects=False).status_code == 303
+    actions = audit_actions(console.app)
+    assert "staff.login" in actions and "staff.logout" in actions
+
+
+def test_post_without_csrf_token_is_refused(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.client.post(
+        f"/cases/{ref}/extend", data={"days": "2", "reason": "waiting for a survey"}
+    )
+    assert response.status_code == 403
+    response = console.client.post(
+        f"/cases/{ref}/extend",
+        data={"days": "2", "reason": "waiting for a survey", "csrf_token": "forged"},
+    )
+    assert response.status_code == 403
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.stages[0].extension_days == 0
+
+
+def test_login_form_needs_csrf_token_too(console: Console) -> None:
+    response = console.client.post("/login", data={"username": "hana", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_tampered_session_cookie_is_ignored(console: Console) -> None:
+    console.login()
+    value = console.client.cookies.get("complaints_session")
+    assert value
+    forged = Signer(b"another secret that is long enough").dumps({"user": "mo"}, 3600)
+    console.client.cookies.set("complaints_session", forged)
+    assert console.client.get("/cases", follow_redirects=False).status_code == 303
+
+
+def test_operations_role_cannot_act(console: Console) -> None:
+    console.login("ops")
+    response = console.post(
+        f"/cases/{console.seeded.acknowledged}/extend",
+        {"days": "2", "reason": "survey"},
+        page=f"/cases/{console.seeded.acknowledged}",
+    )
+    assert response.status_code == 403
+    assert "cannot do this" in response.text
+
+
+def test_only_managers_assign(console: Console) -> None:
+    ref = console.seeded.acknowledged
+    console.login("hana")
+    response = console.post(f"/cases/{ref}/assign", {"handler": "Someone"}, page=f"/cases/{ref}")
+    assert response.status_code == 403
+    console.login("mo")
+    response = console.post(
+        f"/cases/{ref}/assign", {"handler": "Asha Patel", "stage": "1"}, page=f"/cases/{ref}"
+    )
+    assert response.status_code == 303
+    assert "Asha Patel" in console.client.get(f"/cases/{ref}").text
+
+
+# -- case list and case page --------------------------------------------------------------------
+
+
+def test_case_list_shows_deadline_status_and_filters(console: Console) -> None:
+    console.login()
+    page = console.client.get("/cases").text
+    seeded = console.seeded
+    for ref in (seeded.acknowledged, seeded.overdue, seeded.triage, seeded.responded):
+        assert ref in page
+    assert "Overdue" in page and "On track" in page
+
+    overdue = console.client.get("/cases", params={"risk": "overdue"}).text
+    assert seeded.overdue in overdue and seeded.acknowledged not in overdue
+
+    triage = console.client.get("/cases", params={"status": "pending_triage"}).text
+    assert seeded.triage in triage and seeded.overdue not in triage
+
+    mine = console.client.get("/cases", params={"handler": "mo manager"}).text
+    assert seeded.overdue in mine and seeded.acknowledged not in mine
+
+    flagged = console.client.get("/cases", params={"flag": "priority"}).text
+    assert seeded.overdue in flagged and seeded.acknowledged not in flagged
+
+    stage2 = console.client.get("/cases", params={"stage": "2"}).text
+    assert "No cases match these filters" in stage2
+
+
+def test_case_page_sanitises_resident_html(console: Console) -> None:
+    console.login()
+    page = console.client.get(f"/cases/{console.seeded.acknowledged}").text
+    assert "<b>has come back</b>" in page
+    assert "alert(" not in page
+    assert "tracker.example" not in page
+    assert "case.acknowledge" in page  # audit events are on the timeline
+    assert 'lang="en-GB"' in page and 'href="#main"' in page
+
+
+def test_unknown_case_is_404(console: Console) -> None:
+    console.login()
+    assert console.client.get("/cases/CMP-2099-99999").status_code == 404
+
+
+def test_respond_form_refuses_a_missing_element(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.post(
+        f"/cases/{ref}/respond",
+        {"decision": "upheld", "reasons": "Our damp policy section 4 says ...", "intent": "send"},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 422
+    assert "Enter the remedy, or say why no remedy is offered" in response.text
+    assert "List each outstanding action with its date" in response.text
+    assert "Our damp policy section 4 says" in response.text  # the form keeps what was typed
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.status == "stage1_acknowledged"
+
+
+def test_respond_action_without_date_is_refused(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.post(
+        f"/cases/{ref}/respond",
+        {
+            "decision": "upheld",
+            "reasons": "Policy 4.2",
+            "remedy": "We will treat the damp",
+            "action_text": "Treat the damp",
+            "action_due": "",
+            "intent": "send",
+        },
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 422
+    assert "Action 1: enter the date it will be done by" in response.text
+
+
+def _valid_response(console: Console) -> dict[str, Any]:
+    due = console.app.calendar.add_working_days(console.app.clock.today(), 10).isoformat()
+    return {
+        "decision": "upheld",
+        "reasons": "Our repairs policy (section 4.2) says damp is treated within 20 days.",
+        "remedy": "An apology and £50 for the inconvenience",
+        "remedy_amount": "50",
+        "action_text": ["Treat the damp in the bedroom", ""],
+        "action_due": [due, ""],
+    }
+
+
+def test_respond_preview_shows_the_letter_and_saves_nothing(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.post(
+        f"/cases/{ref}/respond",
+        {**_valid_response(console), "intent": "preview"},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 200
+    assert "Preview:" in response.text
+    assert "Treat the damp in the bedroom" in response.text
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.status == "stage1_acknowledged"
+        assert not s.scalars(select(Letter).where(Letter.case_id == case.id)).all()
+
+
+def test_respond_records_the_response_and_sends_the_letter(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.post(
+        f"/cases/{ref}/respond",
+        {**_valid_response(console), "intent": "send"},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 303, response.text
+    page = console.client.get(f"/cases/{ref}").text
+    assert "Response recorded" in page
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.status == "stage1_responded"
+        kinds = [
+            letter.kind for letter in s.scalars(select(Letter).where(Letter.case_id == case.id))
+        ]
+        assert kinds == ["stage1_response"]
+        actor = s.scalar(
+            select(AuditEvent.actor).where(
+                AuditEvent.case_id == case.id, AuditEvent.action == "case.respond"
+            )
+        )
+        assert actor == "Hana Handler"
+
+
+def test_refused_action_shows_the_one_line_reason(console: Console) -> None:
+    console.login()
+    ref = console.seeded.responded  # already responded: cannot be extended
+    response = console.post(
+        f"/cases/{ref}/extend", {"days": "5", "reason": "more time"}, page=f"/cases/{ref}"
+    )
+    assert response.status_code == 400
+    assert "There is a problem" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_extend_beyond_limit_needs_a_manager(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.post(
+        f"/cases/{ref}/extend",
+        {"days": "15", "reason": "survey", "good_reason": "specialist", "approved_by": "Hana"},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 422
+    assert "Approval must come from a manager" in response.text
+    response = console.post(
+        f"/cases/{ref}/extend",
+        {
+            "days": "15",
+            "reason": "survey",
+            "good_reason": "specialist",
+            "approved_by": "Mo Manager",
+        },
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 303, response.text
+
+
+def test_escalate_and_complete_action(console: Console) -> None:
+    console.login()
+    ref = console.seeded.responded
+    response = console.post(f"/cases/{ref}/escalate", {"received": ""}, page=f"/cases/{ref}")
+    assert response.status_code == 303, response.text
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref))
+        assert case is not None and case.status == "stage2_acknowledged"
+
+
+def test_complete_action_goes_through_the_service(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    console.post(
+        f"/cases/{ref}/respond",
+        {**_valid_response(console), "intent": "send"},
+        page=f"/cases/{ref}",
+    )
+    page = console.client.get(f"/cases/{ref}").text
+    action_id = re.search(rf"/cases/{ref}/actions/(\d+)/complete", page)
+    assert action_id
+    response = console.post(
+        f"/cases/{ref}/actions/{action_id.group(1)}/complete", {}, page=f"/cases/{ref}"
+    )
+    assert response.status_code == 303
+    assert "action.completed" in audit_actions(console.app)
+
+
+# -- triage --------------------------------------------------------------------------------------
+
+
+def test_triage_queue_lists_open_items(console: Console) -> None:
+    console.login()
+    page = console.client.get("/triage").text
+    assert console.seeded.triage in page
+    assert "Legal proceedings" in page
+    assert "62%" in page
+    assert "filed a claim at court" in page
+
+
+def test_triage_refuse_needs_a_reason(console: Console) -> None:
+    console.login()
+    item = console.seeded.triage_item
+    response = console.post(f"/triage/{item}", {"decision": "refuse", "reason": ""}, page="/triage")
+    assert response.status_code == 422
+    assert "Write the reason for your decision" in response.text
+
+
+def test_triage_refuse_calls_through_and_sends_the_refusal(console: Console) -> None:
+    console.login()
+    item = console.seeded.triage_item
+    response = console.post(
+        f"/triage/{item}",
+        {
+            "decision": "refuse",
+            "reason": "The court is deciding this; we cannot also decide it.",
+            "exclusion": "legal_proceedings",
+            "where_instead": "The court hearing",
+        },
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    with console.app.db.session() as s:
+        review = s.get(ReviewItem, item)
+        assert review is not None and review.status == "decided"
+        assert review.decided_by == "Hana Handler"
+        case = s.scalar(select(Case).where(Case.ref == console.seeded.triage))
+        assert case is not None and case.status == "refused"
+        kinds = [
+            letter.kind for letter in s.scalars(select(Letter).where(Letter.case_id == case.id))
+        ]
+        assert kinds == ["refusal"]
+    assert "triage.refuse" in audit_actions(console.app)
+    assert "The triage queue is empty" in console.client.get("/triage").text
+
+
+def test_triage_accept_opens_stage1(console: Console) -> None:
+    console.login()
+    response = console.post(
+        f"/triage/{console.seeded.triage_item}",
+        {"decision": "accept", "reason": "It is about our service, not the court case."},
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == console.seeded.triage))
+        assert case is not None and case.status == "stage1_acknowledged"
+
+
+# -- public complaint form ------------------------------------------------------------------------
+
+
+def _complaint(**overrides: str) -> dict[str, str]:
+    values = {
+        "name": "Jo Resident",
+        "email": "jo@example.org",
+        "phone": "0161 496 0000",
+        "address": "1 High Street\nTown",
+        "issue": "The repair to my leaking roof was not done and water is coming in.",
+        "started": "March 2026",
+        "spoken_to": "Sam at the call centre",
+        "outcome": "Fix the roof",
+        "adjustments": "Large print letters",
+        "on_behalf": "no",
+    }
+    values.update(overrides)
+    return values
+
+
+def test_complaint_form_needs_no_sign_in_and_stores_an_inbound_item(console: Console) -> None:
+    page = console.client.get("/complain")
+    assert page.status_code == 200 and "What are you unhappy about?" in page.text
+    response = console.post("/complain", _complaint())
+    assert response.status_code == 303
+    thanks = console.client.get(response.headers["location"])
+    assert thanks.status_code == 200
+    assert "We have received your complaint" in thanks.text
+    with console.app.db.session() as s:
+        row = s.scalar(select(InboundMessage).where(InboundMessage.source == "webform"))
+        assert row is not None
+        raw = row.raw.decode()
+        assert "X-Complaints-Channel: webform" in raw
+        assert "Subject: Web form complaint" in raw
+        assert "jo@example.org" in raw
+        assert "What are you unhappy about?" in raw
+        ref = ""
+        if row.case_id:
+            ref = s.get(Case, row.case_id).ref  # type: ignore[union-attr]
+    if ref:
+        assert ref in thanks.text
+    else:
+        assert "We will email your reference" in thanks.text
+
+
+def test_complaint_form_validates_with_clear_messages(console: Console) -> None:
+    response = console.post(
+        "/complain", _complaint(name="", email="not-an-email", issue=""), page="/complain"
+    )
+    assert response.status_code == 422
+    assert "Enter your full name" in response.text
+    assert "Enter an email address in the correct format" in response.text
+    assert "Tell us what you are unhappy about" in response.text
+    with console.app.db.session() as s:
+        assert s.scalar(select(InboundMessage).where(InboundMessage.source == "webform")) is None
+
+
+def test_complaint_form_refuses_line_breaks_in_header_fields(console: Console) -> None:
+    response = console.post(
+        "/complain",
+        _complaint(name="Jo\r\nBcc: victim@example.com", email="jo@example.org\nX-Evil: 1"),
+        page="/complain",
+    )
+    assert response.status_code == 422
+    assert "must be on one line" in response.text
+    with console.app.db.session() as s:
+        assert s.scalar(select(InboundMessage).where(InboundMessage.source == "webform")) is None
+
+
+def test_complaint_form_needs_csrf_token(console: Console) -> None:
+    response = console.client.post("/complain", data=_complaint())
+    assert response.status_code == 403
+
+
+# -- operations ----------------------------------------------------------------------------------
+
+
+def test_healthz_reports_each_check(console: Console) -> None:
+    response = console.client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert set(body["checks"]) == {"database", "broker", "mailbox"}
+    assert body["checks"]["broker"]["detail"].startswith("in-process")
+
+
+def test_healthz_is_503_when_the_mailbox_is_missing(tmp_path: Path) -> None:
+    from worker.settings import load_settings
+
+    app = make_app(tmp_path)
+    settings = load_settings(
+        {
+            "COMPLAINTS_DATABASE_URL": app.settings.database_url,
+            "COMPLAINTS_MAILDIR": str(tmp_path / "no-such-maildir"),
+        },
+        cwd=tmp_path,
+    )
+    app.settings = settings
+    web = create_app(app, directory=directory(), environ={"COMPLAINTS_SECRET_KEY": SECRET})
+    with TestClient(web) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["mailbox"]["ok"] is False
+
+
+METRIC_NAMES = (
+    "complaints_inbound_queue_depth",
+    "complaints_inbound_queue_oldest_age_seconds",
+    "complaints_poll_lag_seconds",
+    "complaints_triaged_messages_total",
+    "complaints_outbox_pending",
+    "complaints_outbox_failed",
+    "complaints_dead_letters",
+    "complaints_loop_breaker_trips_total",
+    "complaints_letters_suppressed_total",
+    "complaints_letters_refused_total",
+    "complaints_oldest_unacknowledged_working_days",
+    "complaints_acknowledgement_budget_working_days",
+    "complaints_deadlines",
+    "complaints_database_up",
+)
+
+
+def test_metrics_exposes_every_measure(console: Console) -> None:
+    response = console.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    for name in METRIC_NAMES:
+        assert f"# TYPE {name.removesuffix('_total')}" in response.text, name
+    assert 'complaints_deadlines{risk="overdue"} 1.0' in response.text
+    assert "complaints_triage_queue_open 1.0" in response.text
+    assert "complaints_oldest_unacknowledged_working_days 0.0" in response.text
+
+
+def test_operations_page_shows_health(console: Console) -> None:
+    console.login("ops")
+    page = console.client.get("/operations")
+    assert page.status_code == 200
+    assert "Deadlines overdue" in page.text
+
+
+def test_security_headers(console: Console) -> None:
+    response = console.client.get("/complain")
+    assert "script-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+# -- configuration --------------------------------------------------------------------------------
+
+
+def test_no_staff_file_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="COMPLAINTS_STAFF_FILE"):
+        load_directory({})
+
+
+def test_dev_user_needs_no_password_and_no_secret(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    web = create_app(app, environ={"COMPLAINTS_WEB_DEV_USER": "demo:manager"})
+    with TestClient(web) as client:
+        token = CSRF.search(client.get("/login").text).group(1)  # type: ignore[union-attr]
+        response = client.post(
+            "/login", data={"username": "demo", "csrf_token": token}, follow_redirects=False
+        )
+        assert response.status_code == 303
+        assert client.get("/cases").status_code == 200
+
+
+def test_staff_file_needs_a_secret_key(tmp_path: Path) -> None:
+    staff = tmp_path / "staff.toml"
+    staff.write_text(
+        f'[[staff]]\nusername = "asha"\nname = "Asha Patel"\nrole = "handler"\n'
+        f'password = "{hash_password("a long password here")}"\n'
+    )
+    env = {"COMPLAINTS_STAFF_FILE": str(staff)}
+    loaded = load_directory(env)
+    user = loaded.authenticate("asha", "a long password here")
+    assert user is not None and user.name == "Asha Patel"
+    assert loaded.authenticate("asha", "wrong") is None
+    with pytest.raises(ConfigurationError, match="COMPLAINTS_SECRET_KEY"):
+        create_app(make_app(tmp_path), environ=env)
+
+
+def test_bad_staff_file_is_one_line_error(tmp_path: Path) -> None:
+    staff = tmp_path / "staff.toml"
+    staff.write_text('[[staff]]\nusername = "asha"\nrole = "boss"\npassword = "x"\n')
+    with pytest.raises(ConfigurationError, match="role must be one of"):
+        load_directory({"COMPLAINTS_STAFF_FILE": str(staff)})
+
+
+def test_password_hash_round_trip() -> None:
+    encoded = hash_password("s3cret-enough")
+    assert encoded.startswith("scrypt$")
+    assert verify_password("s3cret-enough", encoded)
+    assert not verify_password("s3cret-enougH", encoded)
+    assert not verify_password("x", "garbage")
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+
+def test_console_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    app = make_app(tmp_path, pg_url)
+    seeded = seed(app)
+    web = create_app(app, directory=directory(), environ={"COMPLAINTS_SECRET_KEY": SECRET})
+    try:
+        with TestClient(web) as client:
+            console = Console(app, client, seeded)
+            console.login()
+            page = client.get("/cases").text
+            assert seeded.overdue in page and "Overdue" in page
+            response = console.post(
+                f"/triage/{seeded.triage_item}",
+                {"decision": "accept", "reason": "A service complaint."},
+                page="/triage",
+            )
+            assert response.status_code == 303, response.text
+            assert client.get("/healthz").json()["checks"]["database"]["ok"] is True
+            assert 'complaints_deadlines{risk="overdue"} 1.0' in client.get("/metrics").text
+    finally:
+        app.db.dispose()

@@ -1,0 +1,232 @@
+"""Staff accounts, password hashes and roles for the console.
+
+Accounts live in a TOML file named by ``COMPLAINTS_STAFF_FILE`` (no secrets in the repository:
+keep the real file beside the deployment, readable only by the service)::
+
+    # staff.toml: one [[staff]] table per person
+    [[staff]]
+    username = "asha"                    # what they type to sign in (letters, digits, . _ -)
+    name = "Asha Patel"                  # recorded in the audit log and on letters as handler
+    role = "handler"                     # handler | manager | operations
+    password = "scrypt$16384$8$1$<salt hex>$<hash hex>"
+
+    [[staff]]
+    username = "morgan"
+    name = "Morgan Reid"
+    role = "manager"
+    password = "scrypt$16384$8$1$..."
+
+Make a hash with ``python -m worker.web.auth`` (asks for the password twice, prints the line).
+
+Roles: ``handler`` works the triage queue and cases (respond, extend within the Code's limit,
+escalate, complete actions); ``manager`` can do all that, assign handlers (6.13) and approve an
+extension beyond the limit (6.4, 6.15); ``operations`` sees the case list, the triage queue and
+the operations page, read-only.
+
+For a demo or development only, ``COMPLAINTS_WEB_DEV_USER=name:role`` runs without a staff file:
+that one person signs in with no password. Never set it on a server others can reach.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.domain.errors import ConfigurationError
+
+ROLES = ("handler", "manager", "operations")
+# What each role may do. "act" covers every staff action on a case or triage item.
+PERMISSIONS: Mapping[str, frozenset[str]] = {
+    "handler": frozenset({"view", "act"}),
+    "manager": frozenset({"view", "act", "assign", "approve_extension"}),
+    "operations": frozenset({"view", "operations"}),
+}
+
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# scrypt cost: n=2**14, r=8, p=1 is the interactive-login setting of the scrypt paper (~16 MiB).
+SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$<salt hex>$<hash hex>`` for the staff file."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        dklen=SCRYPT_LEN,
+        maxmem=64 * 1024 * 1024,
+    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, n, r, p, salt_hex, digest_hex = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = bytes.fromhex(digest_hex)
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=bytes.fromhex(salt_hex),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=256 * 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+def check_hash(encoded: str) -> bool:
+    parts = encoded.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return False
+    try:
+        (
+            int(parts[1]),
+            int(parts[2]),
+            int(parts[3]),
+            bytes.fromhex(parts[4]),
+            bytes.fromhex(parts[5]),
+        )
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    username: str
+    name: str
+    role: str
+    password_hash: str = ""
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
+
+# Spent on a username that does not exist, so a wrong name and a wrong password take as long.
+_DUMMY_HASH = hash_password("not a password", salt=b"\0" * 16)
+
+
+class StaffDirectory:
+    """Who may sign in. ``dev`` mode (``COMPLAINTS_WEB_DEV_USER``) has one passwordless user."""
+
+    def __init__(self, users: Mapping[str, StaffUser], *, dev: bool = False) -> None:
+        self.users = dict(users)
+        self.dev = dev
+
+    def get(self, username: str) -> StaffUser | None:
+        return self.users.get(username)
+
+    def authenticate(self, username: str, password: str) -> StaffUser | None:
+        user = self.users.get(username)
+        if self.dev:
+            return user
+        if user is None:
+            verify_password(password, _DUMMY_HASH)
+            return None
+        return user if verify_password(password, user.password_hash) else None
+
+    def names(self, *roles: str) -> list[str]:
+        return sorted(u.name for u in self.users.values() if not roles or u.role in roles)
+
+    def is_manager(self, name: str) -> bool:
+        wanted = name.strip().lower()
+        return any(
+            u.role == "manager" and wanted in (u.name.lower(), u.username.lower())
+            for u in self.users.values()
+        )
+
+
+def load_staff_file(path: Path) -> StaffDirectory:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"COMPLAINTS_STAFF_FILE {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"COMPLAINTS_STAFF_FILE {path} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"COMPLAINTS_STAFF_FILE {path} is not valid TOML: {exc}") from None
+    entries = data.get("staff")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigurationError(f"{path}: no [[staff]] entries")
+    users: dict[str, StaffUser] = {}
+    for n, entry in enumerate(entries, start=1):
+        where = f"{path}: staff entry {n}"
+        if not isinstance(entry, dict):
+            raise ConfigurationError(f"{where} is not a table")
+        username = str(entry.get("username", "")).strip()
+        if not _USERNAME.match(username):
+            raise ConfigurationError(f"{where}: username must be 1-64 of A-Z a-z 0-9 . _ -")
+        if username in users:
+            raise ConfigurationError(f"{where}: username {username!r} appears twice")
+        role = str(entry.get("role", "")).strip()
+        if role not in ROLES:
+            raise ConfigurationError(
+                f"{where} ({username}): role must be one of {', '.join(ROLES)}"
+            )
+        password = str(entry.get("password", "")).strip()
+        if not check_hash(password):
+            raise ConfigurationError(
+                f"{where} ({username}): password must be a scrypt$... hash "
+                "(make one with `python -m worker.web.auth`)"
+            )
+        name = str(entry.get("name", "")).strip() or username
+        if any(ch in name for ch in "\r\n"):
+            raise ConfigurationError(f"{where} ({username}): name has a line break")
+        users[username] = StaffUser(username, name, role, password)
+    return StaffDirectory(users)
+
+
+def load_directory(environ: Mapping[str, str] | None = None) -> StaffDirectory:
+    """The staff directory from the environment; a one-line ConfigurationError if none."""
+    env = os.environ if environ is None else environ
+    staff_file = env.get("COMPLAINTS_STAFF_FILE", "").strip()
+    if staff_file:
+        return load_staff_file(Path(staff_file))
+    dev = env.get("COMPLAINTS_WEB_DEV_USER", "").strip()
+    if dev:
+        name, sep, role = dev.partition(":")
+        name, role = name.strip(), role.strip()
+        if not sep or not _USERNAME.match(name) or role not in ROLES:
+            raise ConfigurationError(
+                f"COMPLAINTS_WEB_DEV_USER must look like name:role with role one of "
+                f"{', '.join(ROLES)}, got {dev!r}"
+            )
+        return StaffDirectory({name: StaffUser(name, name, role)}, dev=True)
+    raise ConfigurationError(
+        "the staff console needs COMPLAINTS_STAFF_FILE (staff accounts; see worker/web/auth.py), "
+        "or COMPLAINTS_WEB_DEV_USER=name:role for a demo"
+    )
+
+
+def main() -> int:
+    """Print a password hash line for the staff file."""
+    first = getpass.getpass("Password: ")
+    if len(first) < 12:
+        print("use at least 12 characters", file=sys.stderr)
+        return 2
+    if getpass.getpass("Again: ") != first:
+        print("the two passwords differ", file=sys.stderr)
+        return 2
+    print(f'password = "{hash_password(first)}"')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

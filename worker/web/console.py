@@ -1,0 +1,769 @@
+"""Staff console pages: the case list, a case with its timeline and action forms, the triage queue.
+
+Every action goes through ``worker.services.StaffService`` (which checks the Code's rules, writes
+the audit trail and queues the letter); a refusal comes back as its one-line message on the page,
+with the form as it was filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import nh3
+from markupsafe import Markup
+from sqlalchemy import or_, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from worker import letter_facts
+from worker.adapters.db_models import (
+    AuditEvent,
+    Case,
+    CaseAction,
+    Correspondence,
+    InboundMessage,
+    Letter,
+    ReviewItem,
+)
+from worker.domain import cases as machine
+from worker.domain import letters
+from worker.domain.errors import ComplaintsError, MissingLetterElement
+from worker.domain.timescales import at_risk_status
+from worker.records import state_of
+from worker.web.auth import StaffUser
+
+if TYPE_CHECKING:
+    from worker.bootstrap import App
+
+STATUSES = [s.value for s in machine.Status]
+FLAGS = {
+    "priority": "Vulnerability or risk (6.1)",
+    "building_safety": "Building safety",
+    "representative": "Representative (3.6)",
+    "repeat": "Repeat of a closed issue",
+    "letter_bounced": "A letter bounced",
+    "adjustments": "Reasonable adjustments",
+}
+RISKS = ("overdue", "due_soon", "on_track", "none")
+ACTING = {"stage1_acknowledged", "stage2_acknowledged"}
+CASE_LIST_LIMIT = 500
+# Resident HTML is shown sanitised; images are dropped too, since remote ones would tell the sender
+# when (and from where) staff opened the message.
+SAFE_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
+
+
+def sanitise(html: str) -> Markup:
+    return Markup(nh3.clean(html, tags=SAFE_TAGS, link_rel="noopener noreferrer nofollow"))
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        from worker.adapters.clock import LONDON
+
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(LONDON).strftime("%d %b %Y %H:%M")
+    return value.strftime("%a %d %b %Y")
+
+
+def _case_flags(case: Case) -> list[str]:
+    raw = case.flags or {}
+    found = []
+    if case.priority or raw.get("vulnerability"):
+        found.append("priority")
+    if case.building_safety or raw.get("building_safety"):
+        found.append("building_safety")
+    for name in ("representative", "repeat", "letter_bounced"):
+        if raw.get(name):
+            found.append(name)
+    if case.resident is not None and case.resident.adjustments:
+        found.append("adjustments")
+    return found
+
+
+@dataclass
+class CaseRow:
+    ref: str
+    resident: str
+    status: str
+    stage: int
+    handler: str
+    received: date
+    due: date | None
+    due_kind: str
+    risk: str
+    flags: list[str] = field(default_factory=list)
+    subject: str = ""
+
+
+def _row(case: Case, today: date, calendar: Any) -> CaseRow:
+    state = state_of(case)
+    current = machine.current_stage(state)
+    due = machine.next_deadline(state)
+    risk = at_risk_status(due, today, calendar) if due else "none"
+    due_kind = "" if due is None else ("acknowledge" if current.acknowledged is None else "respond")
+    resident = case.resident.name or case.resident.email if case.resident else ""
+    return CaseRow(
+        ref=case.ref,
+        resident=resident,
+        status=case.status,
+        stage=current.stage,
+        handler=current.handler,
+        received=state.stage1.received,
+        due=due,
+        due_kind=due_kind,
+        risk=risk,
+        flags=_case_flags(case),
+        subject=case.subject,
+    )
+
+
+def list_cases(core: App, filters: dict[str, str]) -> tuple[list[CaseRow], bool]:
+    today = core.clock.today()
+    with core.db.session() as s:
+        stmt = select(Case).order_by(Case.id.desc())
+        status = filters.get("status", "")
+        if status == "open":
+            stmt = stmt.where(Case.status.not_in([t.value for t in machine.TERMINAL]))
+        elif status in STATUSES:
+            stmt = stmt.where(Case.status == status)
+        if filters.get("stage") in ("1", "2"):
+            stmt = stmt.where(Case.stage == int(filters["stage"]))
+        if filters.get("flag") == "priority":
+            stmt = stmt.where(Case.priority.is_(True))
+        if filters.get("flag") == "building_safety":
+            stmt = stmt.where(Case.building_safety.is_(True))
+        rows = []
+        truncated = False
+        handler = filters.get("handler", "").strip().lower()
+        for case in s.scalars(stmt):
+            row = _row(case, today, core.calendar)
+            if filters.get("risk") in RISKS and row.risk != filters["risk"]:
+                continue
+            if handler and handler not in row.handler.lower():
+                continue
+            if filters.get("flag") in FLAGS and filters["flag"] not in row.flags:
+                continue
+            if len(rows) >= CASE_LIST_LIMIT:
+                truncated = True
+                break
+            rows.append(row)
+    order = {"overdue": 0, "due_soon": 1, "on_track": 2, "none": 3}
+    rows.sort(key=lambda r: (order[r.risk], r.due or date.max, r.ref))
+    return rows, truncated
+
+
+# -- case list ------------------------------------------------------------------------------------
+
+
+async def cases_page(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import render, web
+
+    filters = {
+        key: str(request.query_params.get(key, "")).strip()[:100]
+        for key in ("status", "stage", "risk", "handler", "flag")
+    }
+    if "status" not in request.query_params:
+        filters["status"] = "open"
+    rows, truncated = await run_in_threadpool(list_cases, web(request).core, filters)
+    return render(
+        request,
+        "cases.html",
+        {
+            "rows": rows,
+            "truncated": truncated,
+            "limit": CASE_LIST_LIMIT,
+            "filters": filters,
+            "statuses": STATUSES,
+            "flags": FLAGS,
+            "risks": RISKS,
+            "handlers": web(request).directory.names("handler", "manager"),
+            "when": _when,
+        },
+    )
+
+
+# -- one case ----------------------------------------------------------------------
+
+
+def case_detail(core: App, ref: str) -> dict[str, Any] | None:
+    today = core.clock.today()
+    with core.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        if case is None:
+            return None
+        row = _row(case, today, core.calendar)
+        state = state_of(case)
+        inbound_ids = set(
+            s.scalars(
+                select(Correspondence.inbound_id).where(
+                    Correspondence.case_id == case.id, Correspondence.inbound_id.is_not(None)
+                )
+            )
+        )
+        conditions = [InboundMessage.case_id == case.id]
+        if inbound_ids:
+            conditions.append(InboundMessage.id.in_(inbound_ids))
+        if case.origin_inbound_id:
+            conditions.append(InboundMessage.id == case.origin_inbound_id)
+        messages = list(
+            s.scalars(select(InboundMessage).where(or_(*conditions)).order_by(InboundMessage.id))
+        )
+        sent = list(s.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)))
+        events = list(
+            s.scalars(
+                select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+            )
+        )
+        actions = list(
+            s.scalars(
+                select(CaseAction).where(CaseAction.case_id == case.id).order_by(CaseAction.id)
+            )
+        )
+        reviews = list(
+            s.scalars(
+                select(ReviewItem).where(ReviewItem.case_id == case.id, ReviewItem.status == "open")
+            )
+        )
+        timeline: list[dict[str, Any]] = []
+        for m in messages:
+            timeline.append(
+                {
+                    "at": m.stored_at,
+                    "type": "message",
+                    "title": f"Message from {m.from_name or m.from_addr or 'unknown sender'}",
+                    "message": m,
+                    "html": sanitise(m.html) if m.html else None,
+                }
+            )
+        for letter in sent:
+            timeline.append(
+                {
+                    "at": letter.sent_at or letter.created_at,
+                    "type": "letter",
+                    "title": f"Letter: {letter.kind.replace('_', ' ')}",
+                    "letter": letter,
+                }
+            )
+        for event in events:
+            timeline.append(
+                {"at": event.at, "type": "event", "title": event.action, "event": event}
+            )
+
+        def _key(item: dict[str, Any]) -> tuple[datetime, int]:
+            at = item["at"]
+            if at is not None and at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            return (at or datetime.min.replace(tzinfo=UTC), 0)
+
+        timeline.sort(key=_key)
+        resident = case.resident
+        return {
+            "case": case,
+            "row": row,
+            "state": state,
+            "stages": sorted(case.stages, key=lambda st: st.stage),
+            "resident": resident,
+            "timeline": timeline,
+            "actions": actions,
+            "reviews": reviews,
+            "today": today,
+        }
+
+
+DEFAULT_RESPOND = {
+    "decision": "",
+    "reasons": "",
+    "remedy": "",
+    "remedy_amount": "",
+    "no_remedy_reason": "",
+    "no_actions": "",
+    "actions": [("", "")] * 3,
+}
+
+
+async def case_page(
+    request: Request,
+    user: StaffUser,
+    form: FormData | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    which: str = "",
+    preview: Any = None,
+    status: int = 200,
+) -> Response:
+    from worker.web.app import render, web
+
+    ref = request.path_params["ref"]
+    detail = await run_in_threadpool(case_detail, web(request).core, ref)
+    if detail is None:
+        return render(
+            request,
+            "error.html",
+            {"title": "Case not found", "message": f"There is no case {ref}."},
+            status=404,
+        )
+    respond_values = dict(DEFAULT_RESPOND)
+    if which == "respond" and values:
+        respond_values.update(values)
+    return render(
+        request,
+        "case.html",
+        {
+            **detail,
+            "errors": errors or {},
+            "which": which,
+            "values": values or {},
+            "respond": respond_values,
+            "preview": preview,
+            "decisions": letters.DECISIONS,
+            "acting": ACTING,
+            "terminal": {t.value for t in machine.TERMINAL},
+            "handlers": web(request).directory.names("handler", "manager"),
+            "managers": web(request).directory.names("manager"),
+            "when": _when,
+            "flag_labels": FLAGS,
+        },
+        status=status,
+    )
+
+
+async def case_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    return await case_page(request, user)
+
+
+def _text(form: FormData, name: str, limit: int = 10000) -> str:
+    return str(form.get(name, "") or "").strip()[:limit]
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+async def _act(
+    request: Request,
+    user: StaffUser,
+    which: str,
+    values: dict[str, Any],
+    call: Any,
+    done: str,
+) -> Response:
+    """Run one StaffService call; on refusal re-show the case with the message and the form."""
+    from worker.web.app import web
+
+    w = web(request)
+    try:
+        await run_in_threadpool(call)
+    except ComplaintsError as exc:
+        return await case_page(
+            request,
+            user,
+            errors={"form": str(exc)},
+            values=values,
+            which=which,
+            status=400 if not isinstance(exc, MissingLetterElement) else 422,
+        )
+    await run_in_threadpool(w.drain_jobs)
+    from worker.web.app import flash
+
+    flash(request, done)
+    return RedirectResponse(f"/cases/{request.path_params['ref']}", status_code=303)
+
+
+async def assign(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import web
+
+    assert form is not None
+    ref = request.path_params["ref"]
+    handler = _text(form, "handler", 200)
+    values = {"handler": handler, "stage": _text(form, "stage", 2)}
+    errors = {}
+    if not handler:
+        errors["handler"] = "Enter the name of the handler"
+    elif any(ch in handler for ch in "\r\n"):
+        errors["handler"] = "The handler's name must be on one line"
+    stage = int(values["stage"]) if values["stage"] in ("1", "2") else None
+    if errors:
+        return await case_page(
+            request, user, errors=errors, values=values, which="assign", status=422
+        )
+    service = web(request).service
+    return await _act(
+        request,
+        user,
+        "assign",
+        values,
+        lambda: service.assign(ref, handler, by=user.name, stage=stage),
+        f"{handler} now handles {ref}.",
+    )
+
+
+async def extend(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import web
+
+    assert form is not None
+    ref = request.path_params["ref"]
+    values = {
+        name: _text(form, name)
+        for name in ("days", "reason", "next_contact", "good_reason", "approved_by")
+    }
+    errors: dict[str, str] = {}
+    try:
+        days = int(values["days"])
+        if days < 1:
+            raise ValueError
+    except ValueError:
+        days = 0
+        errors["days"] = "Enter the number of working days, 1 or more"
+    if not values["reason"]:
+        errors["reason"] = "Enter the reason, as the resident will read it (6.4, 6.15)"
+    next_contact = _date(values["next_contact"])
+    if values["next_contact"] and next_contact is None:
+        errors["next_contact"] = "Enter the date as YYYY-MM-DD"
+    w = web(request)
+    approved_by = values["approved_by"]
+    if values["good_reason"] and not approved_by and user.can("approve_extension"):
+        approved_by = user.name
+    if approved_by and not w.directory.dev and not w.directory.is_manager(approved_by):
+        errors["approved_by"] = "Approval must come from a manager on the staff list"
+    if approved_by and not values["good_reason"]:
+        errors["good_reason"] = "Record the good reason the manager approved"
+    if errors:
+        return await case_page(
+            request, user, errors=errors, values=values, which="extend", status=422
+        )
+    return await _act(
+        request,
+        user,
+        "extend",
+        values,
+        lambda: w.service.extend(
+            ref,
+            days=days,
+            reason=values["reason"],
+            by=user.name,
+            good_reason=values["good_reason"],
+            approved_by=approved_by,
+            next_contact=next_contact,
+        ),
+        f"Extended by {days} working days; the extension notice has been queued.",
+    )
+
+
+def parse_respond(form: FormData, today: date) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """The respond form's values, errors by field, and the parsed arguments when valid.
+
+    Every required element of a stage response (6.7, 6.9; 6.18, 6.19) must be present: decision,
+    reasons, a remedy or why none, and each outstanding action with its date (or a tick saying
+    there are none).
+    """
+    values: dict[str, Any] = {
+        name: _text(form, name)
+        for name in ("decision", "reasons", "remedy", "remedy_amount", "no_remedy_reason")
+    }
+    values["no_actions"] = "yes" if form.get("no_actions") else ""
+    texts = [str(t).strip()[:2000] for t in form.getlist("action_text")]
+    dates = [str(d).strip()[:20] for d in form.getlist("action_due")]
+    pairs = list(zip(texts, dates + [""] * (len(texts) - len(dates)), strict=False))
+    values["actions"] = pairs + [("", "")] * max(0, 3 - len(pairs))
+    errors: dict[str, str] = {}
+    if values["decision"] not in letters.DECISIONS:
+        errors["decision"] = "Choose the decision: upheld, partly upheld or not upheld"
+    if not values["reasons"]:
+        errors["reasons"] = (
+            "Enter the reasons for the decision, citing policy, law or good practice"
+        )
+    if not values["remedy"] and not values["no_remedy_reason"]:
+        errors["remedy"] = "Enter the remedy, or say why no remedy is offered"
+    amount = None
+    if values["remedy_amount"]:
+        try:
+            amount = float(values["remedy_amount"].replace("£", "").replace(",", ""))
+            if amount < 0:
+                raise ValueError
+        except ValueError:
+            errors["remedy_amount"] = "Enter the amount in pounds, for example 150.00"
+        if not values["remedy"]:
+            errors["remedy_amount"] = "An amount needs the remedy described"
+    actions: list[tuple[str, date]] = []
+    for n, (text, due) in enumerate(pairs, start=1):
+        if not text and not due:
+            continue
+        day = _date(due)
+        if not text:
+            errors[f"action_{n}"] = f"Action {n}: describe what will be done"
+        elif day is None:
+            errors[f"action_{n}"] = f"Action {n}: enter the date it will be done by (YYYY-MM-DD)"
+        elif day < today:
+            errors[f"action_{n}"] = f"Action {n}: the date is in the past"
+        else:
+            actions.append((text, day))
+    if (
+        not actions
+        and not values["no_actions"]
+        and not any(k.startswith("action_") for k in errors)
+    ):
+        errors["actions"] = (
+            "List each outstanding action with its date, or tick that there are none"
+        )
+    if actions and values["no_actions"]:
+        errors["actions"] = "You listed actions and also ticked that there are none"
+    parsed = None
+    if not errors:
+        parsed = {
+            "decision": values["decision"],
+            "reasons": values["reasons"],
+            "remedy": values["remedy"],
+            "no_remedy_reason": values["no_remedy_reason"],
+            "actions": actions,
+            "remedy_amount": amount,
+        }
+    return values, errors, parsed
+
+
+def preview_response(core: App, ref: str, parsed: dict[str, Any]) -> Any:
+    """The letter the response would send, rendered without saving anything."""
+    from worker.adapters.templates import render_letter
+
+    with core.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        if case is None:
+            raise ComplaintsError(f"no case with reference {ref!r}")
+        state = state_of(case)
+        stage = machine.current_stage(state)
+        final = stage.stage == 2
+        escalated = state.stage2.received if state.stage2 is not None else None
+        context = letters.stage_response(
+            core.landlord,
+            letter_facts.recipient(case.resident),
+            letter_facts.case_facts(core, case, stage, escalated),
+            decision=parsed["decision"],
+            points=[(case.understanding, parsed["decision"])],
+            reasons=parsed["reasons"],
+            remedy=parsed["remedy"],
+            actions=[letters.Action(text=t, due=d) for t, d in parsed["actions"]],
+            final=final,
+            no_remedy_reason=parsed["no_remedy_reason"],
+        )
+        kind = "stage2_final_response" if final else "stage1_response"
+        return render_letter(kind, context)
+
+
+async def respond(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import web
+
+    assert form is not None
+    ref = request.path_params["ref"]
+    w = web(request)
+    values, errors, parsed = parse_respond(form, w.core.clock.today())
+    if errors:
+        return await case_page(
+            request, user, errors=errors, values=values, which="respond", status=422
+        )
+    if form.get("intent") == "preview":
+        try:
+            letter = await run_in_threadpool(preview_response, w.core, ref, parsed)
+        except (ComplaintsError, ValueError) as exc:
+            return await case_page(
+                request, user, errors={"form": str(exc)}, values=values, which="respond", status=422
+            )
+        return await case_page(request, user, values=values, which="respond", preview=letter)
+    return await _act(
+        request,
+        user,
+        "respond",
+        values,
+        lambda: w.service.respond(ref, by=user.name, **parsed),
+        "Response recorded; the letter has been queued.",
+    )
+
+
+async def escalate(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import web
+
+    assert form is not None
+    ref = request.path_params["ref"]
+    values = {"received": _text(form, "received", 20)}
+    received = _date(values["received"])
+    if values["received"] and received is None:
+        return await case_page(
+            request,
+            user,
+            errors={"received": "Enter the date as YYYY-MM-DD"},
+            values=values,
+            which="escalate",
+            status=422,
+        )
+    service = web(request).service
+    return await _act(
+        request,
+        user,
+        "escalate",
+        values,
+        lambda: service.escalate(ref, received=received, by=user.name),
+        "Stage 2 request recorded; the stage 2 acknowledgement has been queued.",
+    )
+
+
+async def complete_action(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import web
+
+    ref = request.path_params["ref"]
+    action_id = request.path_params["action_id"]
+    service = web(request).service
+    return await _act(
+        request,
+        user,
+        "complete",
+        {},
+        lambda: service.complete_action(ref, action_id, by=user.name),
+        "Marked as done.",
+    )
+
+
+# -- triage queue --------------------------------------------------------------------------------
+
+
+def triage_items(core: App) -> list[dict[str, Any]]:
+    today = core.clock.today()
+    items = []
+    with core.db.session() as s:
+        query = (
+            select(ReviewItem, InboundMessage)
+            .join(InboundMessage, InboundMessage.id == ReviewItem.inbound_id)
+            .where(ReviewItem.status == "open")
+            .order_by(ReviewItem.created_at, ReviewItem.id)
+        )
+        for item, message in s.execute(query):
+            case = s.get(Case, item.case_id) if item.case_id else None
+            row = _row(case, today, core.calendar) if case is not None else None
+            items.append(
+                {
+                    "item": item,
+                    "message": message,
+                    "case": case,
+                    "row": row,
+                    "html": sanitise(message.html) if message.html else None,
+                    "decidable": case is not None and case.status == "pending_triage",
+                }
+            )
+    return items
+
+
+async def triage_page(
+    request: Request,
+    user: StaffUser,
+    form: FormData | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    item_id: int | None = None,
+    status: int = 200,
+) -> Response:
+    from worker.web.app import render, web
+
+    items = await run_in_threadpool(triage_items, web(request).core)
+    return render(
+        request,
+        "triage.html",
+        {
+            "items": items,
+            "errors": errors or {},
+            "values": values or {},
+            "error_item": item_id,
+            "exclusions": letters.REFUSAL_REASONS,
+            "when": _when,
+        },
+        status=status,
+    )
+
+
+async def triage_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    return await triage_page(request, user)
+
+
+def _item_case_ref(core: App, item_id: int) -> str | None:
+    with core.db.session() as s:
+        item = s.get(ReviewItem, item_id)
+        if item is None or item.status != "open" or item.case_id is None:
+            return None
+        case = s.get(Case, item.case_id)
+        return case.ref if case is not None else None
+
+
+async def triage_decide(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.web.app import flash, web
+
+    assert form is not None
+    w = web(request)
+    item_id = request.path_params["item_id"]
+    values = {
+        name: _text(form, name) for name in ("decision", "reason", "exclusion", "where_instead")
+    }
+    errors: dict[str, str] = {}
+    if values["decision"] not in ("accept", "refuse"):
+        errors["decision"] = "Choose accept or refuse"
+    if not values["reason"]:
+        errors["reason"] = "Write the reason for your decision (2.1, 2.4)"
+    if values["decision"] == "refuse" and values["exclusion"] not in letters.REFUSAL_REASONS:
+        errors["exclusion"] = "Choose why the matter is not suitable for the complaints process"
+    ref = await run_in_threadpool(_item_case_ref, w.core, item_id)
+    if ref is None and not errors:
+        errors["form"] = "This item has already been decided, or has no case to decide on."
+    if errors:
+        return await triage_page(
+            request, user, errors=errors, values=values, item_id=item_id, status=422
+        )
+    try:
+        result = await run_in_threadpool(
+            lambda: w.service.decide_triage(
+                ref,
+                decision=values["decision"],
+                reason=values["reason"],
+                by=user.name,
+                where_instead=values["where_instead"] if values["decision"] == "refuse" else "",
+                exclusion=values["exclusion"] if values["decision"] == "refuse" else "",
+            )
+        )
+    except ComplaintsError as exc:
+        return await triage_page(
+            request, user, errors={"form": str(exc)}, values=values, item_id=item_id, status=400
+        )
+    await run_in_threadpool(w.drain_jobs)
+    verb = "accepted as a stage 1 complaint" if values["decision"] == "accept" else "refused"
+    flash(request, f"{result.get('ref', ref)} {verb}; the {_human_kind(result)} has been queued.")
+    return RedirectResponse("/triage", status_code=303)
+
+
+def _human_kind(result: dict[str, Any]) -> str:
+    return str(result.get("letter", "letter")).replace("_", " ")
+
+
+def routes() -> list[Route]:
+    from worker.web.app import staff
+
+    return [
+        Route("/cases", staff("view")(cases_page)),
+        Route("/cases/{ref}", staff("view")(case_view)),
+        Route("/cases/{ref}/assign", staff("assign")(assign), methods=["POST"]),
+        Route("/cases/{ref}/extend", staff("act")(extend), methods=["POST"]),
+        Route("/cases/{ref}/respond", staff("act")(respond), methods=["POST"]),
+        Route("/cases/{ref}/escalate", staff("act")(escalate), methods=["POST"]),
+        Route(
+            "/cases/{ref}/actions/{action_id:int}/complete",
+            staff("act")(complete_action),
+            methods=["POST"],
+        ),
+        Route("/triage", staff("view")(triage_view)),
+        Route("/triage/{item_id:int}", staff("act")(triage_decide), methods=["POST"]),
+    ]
