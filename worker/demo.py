@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from worker.bootstrap import SAMPLE_MAILBOX, bootstrap
 from worker.domain.errors import UserError
 from worker.settings import load_settings
 from worker.stages.receive_mail import poll_once
+from worker.stages.recover import sweep
 
 
 def _maildir_files(root: Path) -> dict[str, list[str]]:
@@ -70,6 +72,12 @@ def run_demo(maildir: str | None, out: str) -> int:
             break
         if len(queued) < 500:
             break
+    # A step that failed (say the model file was briefly unreadable) is retried as the worker's
+    # recovery sweep would, until it succeeds or is quarantined after its last attempt.
+    for _ in range(app.settings.max_attempts + 1):
+        if not sweep(app, older_than=timedelta(0)):
+            break
+        app.jobs.run_until_idle()  # type: ignore[attr-defined]
     files = _maildir_files(source)
     summary = build_summary(app, files)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
