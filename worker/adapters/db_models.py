@@ -109,7 +109,7 @@ class Resident(Base):
 
 
 class Restriction(Base):
-    """Restrictions for unacceptable behaviour (5.14, 5.15): recorded by a person, never automatic."""
+    """Restrictions for unacceptable behaviour (5.14, 5.15): set by a person, never automatically."""
 
     __tablename__ = "restrictions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
