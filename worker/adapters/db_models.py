@@ -109,7 +109,7 @@ class Resident(Base):
 
 
 class Restriction(Base):
-    """Restrictions for unacceptable behaviour (5.14, 5.15): set by a person, never automatically."""
+    """Restrictions for unacceptable behaviour (5.14, 5.15): set by a person, never the system."""
 
     __tablename__ = "restrictions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
