@@ -7,6 +7,7 @@ distributed service.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -48,9 +49,7 @@ class App:
 
     @cached_property
     def triager(self) -> Triager:
-        from classifiers.triage import Triager
-
-        return Triager.load()
+        return _shared_triager()
 
     @property
     def from_address(self) -> str:
@@ -64,6 +63,21 @@ class App:
         from worker.pipeline import run_stage
 
         run_stage(self, stage, item_id)
+
+
+_triager_lock = threading.Lock()
+_triager: Triager | None = None
+
+
+def _shared_triager() -> Triager:
+    """One loaded model per process: it is read-only once loaded, and loading takes seconds."""
+    global _triager
+    with _triager_lock:
+        if _triager is None:
+            from classifiers.triage import Triager
+
+            _triager = Triager.load()
+        return _triager
 
 
 def calendar_for(landlord: Landlord) -> Calendar:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from worker.adapters.clock import london_date
+from worker.adapters.clock import aware, london_date
 from worker.adapters.db_models import InboundMessage, Quarantine
 from worker.bootstrap import App
 from worker.domain.parsing import ParsedMessage, UnparsableMessage, parse_message
@@ -18,7 +18,7 @@ _DATE_TRUST_AFTER = timedelta(days=1)
 
 
 def received_on(app: App, row: InboundMessage, parsed: ParsedMessage) -> object:
-    arrived = row.stored_at
+    arrived = aware(row.stored_at)
     if parsed.date is not None and (
         app.replay or arrived - _DATE_TRUST_BEFORE <= parsed.date <= arrived + _DATE_TRUST_AFTER
     ):
