@@ -290,6 +290,8 @@ _REPRESENTATIVE = re.compile(
     r"|(?:her|his|their)\s+(?:advocate|support\s+worker|social\s+worker|carer|representative)"
     r"|(?:i\s+am|i'm|im)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+)?(?:advocate|support\s+worker"
     r"|social\s+worker|caseworker|case\s+worker|representative|key\s*worker)\s+(?:for|of|to|at)"
+    r"|(?:i\s+am|i'm|im)\s+(?:the\s+)?(?:ward\s+|local\s+)?councillor\s+for\s+(?:mr|mrs|ms|miss)?"
+    r"\s*[a-z]+\s+[a-z'-]+\s+(?:of|at)\b"
     r"|my\s+client|my\s+constituent|(?:a|one\s+of\s+my)\s+constituents?"
     r"|(?:third\s+party|3rd\s+party)\s+(?:consent|authority)|authority\s+to\s+act"
     r"|(?:has|have)\s+asked\s+me\s+to\s+(?:write|contact|email|raise|complain))\b",

@@ -29,6 +29,7 @@ __all__ = [
     "legal_action_threatened",
     "mail_safety_rule",
     "new_text",
+    "previously_considered_matter",
     "section20_consultation",
     "statutory_notice_served",
     "tribunal_or_external_appeal",
@@ -384,13 +385,43 @@ def section20_consultation(text: str) -> RuleHit | None:
     )
 
 
+_DONE_BEFORE = re.compile(
+    r"\b(?:(?:been|went|gone)\s+through\s+(?:your|the)\s+(?:whole\s+)?complaints?\s+process"
+    r"|(?:at|through)\s+(?:both\s+stages|stage\s*(?:1|one)\s+and\s+(?:stage\s*)?(?:2|two))"
+    r"|dealt\s+with\s+at\s+both\s+stages|ombudsman\s+(?:has\s+)?(?:already\s+)?(?:made\s+a\s+"
+    r"determination|found\s+no|decided|closed|looked\s+at\s+it|said\s+they\s+wouldn'?t)"
+    r"|(?:closed|answered|decided)\s+(?:with|after|in)\s+(?:your|the)\s+(?:stage\s*(?:2|two)\s+)?"
+    r"final\s+(?:response|answer|decision)|(?:gave|sent)\s+(?:me\s+)?(?:your|the)\s+(?:stage\s*"
+    r"(?:2|two)\s+)?final\s+(?:response|answer|decision)|fully\s+considered\s+and\s+closed)",
+    re.IGNORECASE,
+)
+_AGAIN = re.compile(
+    r"\b(?:again|re-?open|re-?investigat\w*|re-?submit\w*|once\s+more|same\s+(?:complaint|issue"
+    r"|thing|points)|fresh\s+investigation|start\s+it\s+again|looked\s+at\s+again)\b",
+    re.IGNORECASE,
+)
+
+
+def previously_considered_matter(text: str) -> RuleHit | None:
+    """The same matter has been through the complaints process to the end and is raised again."""
+    done = _DONE_BEFORE.search(text)
+    if not done or not _AGAIN.search(text):
+        return None
+    return RuleHit(
+        "previously_considered_matter",
+        "excluded",
+        "previously_considered",
+        f"the matter seems to have completed the complaints process: '{done.group(0).strip()}'",
+    )
+
+
 # --- complaint signals (1.2, 1.5, 6.10) ----------------------------------------------------------
 
 _ESCALATE = re.compile(
     r"\b(?:stage\s*(?:2|two)|escalat\w+|(?:not|un)\s*(?:happy|satisfied)\s+with\s+(?:the|your)\s+"
     r"(?:stage\s*(?:1|one)\s+)?(?:response|outcome|decision|reply|answer)"
     r"|(?:review|reconsider)\s+(?:my|the|this)\s+complaint|take\s+(?:this|my complaint)\s+further"
-    r"|next\s+stage|final\s+response)\b",
+    r"|next\s+stage|(?:want|like|request|need|ask\s+for)\s+(?:a|your|the)\s+final\s+response)\b",
     re.IGNORECASE,
 )
 
@@ -417,7 +448,8 @@ _DISSATISFIED = re.compile(
     r"|come back|came back|got back|call(?:ed)? (?:me )?back|heard back|rung back)"
     r"|still (?:not|no|waiting|hasn't|haven't|nothing)|(?:third|fourth|fifth|\d+(?:st|nd|rd|th))"
     r" time|chas(?:ed|ing)|rude|unprofessional|no response|not (?:happy|satisfied)|unhappy"
-    r"|dissatisfied|complain\w*\s+about\s+(?:the|your|how)|poor (?:service|workmanship)"
+    r"|dissatisfied|complain\w*\s+about\s+(?:how|the\s+way)|poor (?:service|workmanship)"
+    r"|(?:never|nobody|no one|noone)\s+(?:come|came|showed|turned up|answer\w*|call\w* back)"
     r"|(?:you|thrive|your (?:contractor|staff|officer|team))\s+(?:have|has)\s+"
     r"(?:done nothing|failed)"
     r"|lack of (?:action|communication|response)|missed appointment|waste of time)\b",
@@ -489,6 +521,7 @@ EXCLUSION_RULES: tuple[TextRule, ...] = (
     statutory_notice_served,
     insurance_claim_made,
     section20_consultation,
+    previously_considered_matter,
 )
 #: Signals that the item is a complaint whatever else it looks like.
 COMPLAINT_RULES: tuple[TextRule, ...] = (

@@ -1,0 +1,448 @@
+"""Triage one inbound item: mail-safety rules, then the model, then named exclusion rules.
+
+Order and why (SPEC section 3):
+
+1. Mail safety (RFC 3834, ``worker.domain.mail_safety``): automatic mail is ``not_resident_mail``
+   and never answered; if it may still carry a resident's words a person looks at it.
+2. The model (TF-IDF word and character n-grams, calibrated linear classifier) reads the
+   resident's *new* text (quoted landlord text in forwarded chains is dropped first).
+3. Named rules (``worker.domain.triage_rules``): a claim filed at court and an issue certainly
+   older than 12 months propose ``excluded`` whatever the model says; softer exclusion evidence
+   (tribunal, statutory notice, insurance, section 20) proposes it unless the model is sure it is a
+   complaint; complaint signals (dissatisfaction, escalation, a threat of court rather than a filed
+   claim) overrule a model-proposed exclusion when the model has any doubt (Code 1.2, 1.5).
+4. Confidence below the threshold chosen at training time for complaint recall sends the item to
+   review; when unsure between complaint and something else, the label is ``complaint``.
+
+``excluded`` always has ``needs_review=True``: nothing is refused automatically (Code 2.1, 2.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from worker.domain import triage_rules as rules
+from worker.domain.errors import ComplaintsError
+from worker.domain.extraction import Extraction, Flags, detect_flags, extract
+
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "ModelError",
+    "TriageInput",
+    "TriageResult",
+    "Triager",
+    "main_triage",
+    "model_text",
+]
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "triage.skops"
+MODEL_FORMAT = 1
+#: Confidence given to a decision resting on a high-precision named rule (court claim filed, an
+#: issue certainly older than 12 months, mail-safety headers) rather than on the model.
+RULE_CONFIDENCE = 0.9
+#: Hard exclusion rules: these beat the model (still only a proposal for a person).
+HARD_EXCLUSIONS = ("court_claim_filed", "issue_older_than_12_months")
+#: Exclusions that rest on a fact only a rule can check (a filed claim, a date against the
+#: received date): the model alone may not propose them; without the rule the item is treated
+#: as the complaint it otherwise looks like, for a person to check.
+RULE_ONLY_REASONS = ("legal_proceedings", "over_12_months")
+#: A softer exclusion rule (a tribunal, a notice, an insurance claim...) gives way to the model
+#: only when the model is this sure of a complaint, or fairly sure and the words show
+#: dissatisfaction with the landlord's service.
+SOFT_RULE_YIELDS_AT = 0.9
+#: Explicit words of dissatisfaction turn a service request (or spam) into a complaint for review
+#: unless the model all but rules a complaint out (Code 1.5: dissatisfaction with the response to
+#: a service request is a complaint).
+SIGNAL_FLOOR = 0.05
+#: The types a shipped model file may contain; anything else is refused at load time (skops).
+TRUSTED_TYPES = [
+    "builtins.dict",
+    "builtins.list",
+    "builtins.str",
+    "builtins.float",
+    "builtins.int",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "numpy.float64",
+    "numpy.int64",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.preprocessing._label.LabelEncoder",
+]
+
+
+class ModelError(ComplaintsError):
+    """The triage model file is missing, corrupt or holds types we do not trust."""
+
+
+@dataclass(frozen=True)
+class TriageInput:
+    id: str
+    subject: str
+    body: str
+    from_addr: str
+    received: date
+    channel: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str = ""
+    return_path: str | None = None
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    id: str
+    label: str
+    reason: str
+    confidence: float
+    needs_review: bool
+    reasons: tuple[str, ...]
+    extraction: Extraction
+    flags: Flags
+
+    def contract_json(self) -> dict[str, Any]:
+        """The stable ``complaints triage`` output record (SPEC section 9)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "reason": self.reason,
+            "confidence": round(self.confidence, 4),
+            "needs_review": self.needs_review,
+        }
+
+    @property
+    def automatic_letter(self) -> str | None:
+        """The letter kind that may go without a person, or None (SPEC sections 3 and 6)."""
+        if self.label == "not_resident_mail":
+            return None
+        if self.needs_review or self.label == "excluded":
+            return "receipt"
+        if self.label == "complaint":
+            return "stage1_acknowledgement"
+        return "service_request_acknowledgement"
+
+
+def split_class(cls: str) -> tuple[str, str]:
+    label, _, reason = cls.partition("/")
+    return label, reason
+
+
+def model_text(subject: str, body: str) -> str:
+    """What the model reads: subject plus the sender's new words (whole body if these are few)."""
+    own = rules.new_text(body)
+    if len(own.split()) < 5:
+        own = body
+    return f"{subject}\n{own}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    label: str
+    reason: str
+    confidence: float
+    needs_review: bool
+    reasons: tuple[str, ...]
+
+
+def decide(
+    probs: Mapping[str, float],
+    text: str,
+    received: date,
+    *,
+    threshold: float,
+    complaint_floor: float,
+) -> Decision:
+    """Combine class probabilities (``label`` or ``label/reason``) with the text rules."""
+    label_p: dict[str, float] = {}
+    for cls, p in probs.items():
+        lab, _ = split_class(cls)
+        label_p[lab] = label_p.get(lab, 0.0) + p
+    top = max(label_p, key=lambda k: label_p[k])
+    p_complaint = label_p.get("complaint", 0.0)
+    best_reason = {
+        lab: split_class(max((c for c in probs if split_class(c)[0] == lab), key=probs.__getitem__))[
+            1
+        ]
+        for lab in label_p
+    }
+    why = [f"model: {top} p={label_p[top]:.2f} (complaint p={p_complaint:.2f})"]
+
+    proposals = rules.exclusion_proposals(text, received)
+    signals = rules.complaint_signals(text)
+    hard = [h for h in proposals if h.name in HARD_EXCLUSIONS]
+    soft = [h for h in proposals if h.name not in HARD_EXCLUSIONS]
+
+    if hard:
+        h = hard[0]
+        why += [f"rule {h.name}: {h.why}"] + [f"noted {s.name}: {s.why}" for s in signals]
+        return Decision("excluded", h.reason, max(RULE_CONFIDENCE, label_p.get("excluded", 0.0)),
+                        True, tuple(why))  # fmt: skip
+    if soft:
+        h = soft[0]
+        if p_complaint >= SOFT_RULE_YIELDS_AT or (top == "complaint" and signals):
+            why.append(f"exclusion evidence noted for a person ({h.name}): {h.why}")
+            return Decision("complaint", "", p_complaint, True, tuple(why))
+        why.append(f"rule {h.name}: {h.why}")
+        conf = max(label_p.get("excluded", 0.0), 0.5)
+        return Decision("excluded", h.reason, conf, True, tuple(why))
+
+    if top == "excluded":
+        if best_reason["excluded"] in RULE_ONLY_REASONS:
+            others = {
+                c: p
+                for c, p in probs.items()
+                if split_class(c)[0] == "excluded" and split_class(c)[1] not in RULE_ONLY_REASONS
+            }
+            other = max(others, key=others.__getitem__) if others else ""
+            why.append(
+                f"model suggested {best_reason['excluded']} but no rule found the evidence "
+                "(a claim filed at court, a date over 12 months before receipt)"
+            )
+            if other and others[other] >= p_complaint:
+                best_reason["excluded"] = split_class(other)[1]
+            else:
+                why.append("treated as a complaint for a person to check")
+                return Decision("complaint", "", max(p_complaint, 0.5), True, tuple(why))
+        if signals and p_complaint >= complaint_floor:
+            why += [f"rule {s.name}: {s.why}" for s in signals]
+            why.append("complaint signal overrules a model-proposed exclusion (Code 1.2, 1.5)")
+            return Decision("complaint", "", p_complaint, True, tuple(why))
+        why += [f"noted {s.name}: {s.why}" for s in signals]
+        return Decision("excluded", best_reason["excluded"], label_p["excluded"], True, tuple(why))
+
+    confidence = label_p[top]
+    if top != "complaint" and signals and p_complaint >= SIGNAL_FLOOR:
+        why += [f"rule {s.name}: {s.why}" for s in signals]
+        why.append("complaint signal with doubt in the model: treated as a complaint")
+        return Decision("complaint", "", p_complaint, True, tuple(why))
+    if confidence < threshold:
+        why.append(f"confidence {confidence:.2f} below threshold {threshold:.2f}: sent to review")
+        if top != "complaint" and p_complaint >= complaint_floor:
+            why.append("unsure between complaint and something else: labelled complaint")
+            return Decision("complaint", "", p_complaint, True, tuple(why))
+        return Decision(top, best_reason[top], confidence, True, tuple(why))
+    why += [f"noted {s.name}: {s.why}" for s in signals]
+    return Decision(top, best_reason[top], confidence, False, tuple(why))
+
+
+class Triager:
+    """A loaded model plus its decision settings; safe to share between threads."""
+
+    def __init__(self, bundle: Mapping[str, Any]) -> None:
+        self._pipeline = bundle["pipeline"]
+        self.classes: list[str] = [str(c) for c in bundle["classes"]]
+        self.threshold = float(bundle["threshold"])
+        self.complaint_floor = float(bundle["complaint_floor"])
+        self.version = str(bundle.get("version", ""))
+        self.metadata: dict[str, Any] = dict(bundle.get("metadata", {}))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Triager:
+        """Load a model saved by ``classifiers.train`` with skops, trusting only known types."""
+        import skops.io as sio
+
+        path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        if not path.is_file():
+            raise ModelError(
+                f"triage model not found at {path}; run 'complaints train' to build it"
+            )
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # skops raises many kinds for a damaged zip
+            raise ModelError(f"triage model {path} is unreadable: {exc}") from exc
+        unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        if unknown:
+            raise ModelError(f"triage model {path} holds untrusted types: {', '.join(unknown)}")
+        try:
+            bundle = sio.load(path, trusted=sorted(set(untrusted)))
+        except Exception as exc:
+            raise ModelError(f"triage model {path} could not be loaded: {exc}") from exc
+        if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+            raise ModelError(f"triage model {path} is not a format {MODEL_FORMAT} triage model")
+        return cls(bundle)
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        matrix = self._pipeline.predict_proba(list(texts))
+        model_classes = [str(c) for c in self._pipeline.classes_]
+        return [
+            {c: float(p) for c, p in zip(model_classes, row, strict=True)} for row in matrix
+        ]
+
+    def triage(
+        self,
+        item: TriageInput,
+        *,
+        own_addresses: Collection[str] = (),
+        closed_issue_texts: Sequence[str] = (),
+    ) -> TriageResult:
+        text = model_text(item.subject, item.body)
+        probs = self.probabilities([text])[0]
+        return self._result(item, probs, own_addresses, closed_issue_texts)
+
+    def triage_many(
+        self,
+        items: Sequence[TriageInput],
+        *,
+        own_addresses: Collection[str] = (),
+    ) -> list[TriageResult]:
+        if not items:
+            return []
+        texts = [model_text(i.subject, i.body) for i in items]
+        all_probs = self.probabilities(texts)
+        return [
+            self._result(item, probs, own_addresses, ())
+            for item, probs in zip(items, all_probs, strict=True)
+        ]
+
+    def _result(
+        self,
+        item: TriageInput,
+        probs: Mapping[str, float],
+        own_addresses: Collection[str],
+        closed_issue_texts: Sequence[str],
+    ) -> TriageResult:
+        extraction = extract(item.subject, item.body, item.received)
+        flags = detect_flags(item.subject, item.body, closed_issue_texts)
+        headers = dict(item.headers)
+        if item.subject and not any(k.lower() == "subject" for k in headers):
+            headers["Subject"] = item.subject
+        return_path = item.return_path
+        if return_path is None:
+            return_path = next((v for k, v in headers.items() if k.lower() == "return-path"), None)
+        hit, resident_words = rules.mail_safety_rule(
+            headers,
+            item.from_addr,
+            content_type=item.content_type,
+            return_path=return_path,
+            own_addresses=own_addresses,
+            body=item.body,
+        )
+        if hit is not None:
+            why = [f"rule {hit.name}: {hit.why}"]
+            if resident_words:
+                why.append("automatic mail that may hold a resident's words: a person looks")
+            return TriageResult(
+                item.id, hit.label, hit.reason, RULE_CONFIDENCE, resident_words, tuple(why),
+                extraction, flags,
+            )  # fmt: skip
+        text = model_text(item.subject, item.body)
+        d = decide(
+            probs,
+            text,
+            item.received,
+            threshold=self.threshold,
+            complaint_floor=self.complaint_floor,
+        )
+        reasons = d.reasons + tuple(f"flag {r}" for r in flags.reasons)
+        needs_review = d.needs_review or d.label == "excluded"
+        return TriageResult(
+            item.id, d.label, d.reason, d.confidence, needs_review, reasons, extraction, flags
+        )
+
+
+# --- complaints triage --input FILE.jsonl ----------------------------------------------------------
+
+REQUIRED_FIELDS = ("id", "subject", "body", "from", "received", "channel")
+CHANNELS = ("email", "webform")
+
+
+class InputError(ComplaintsError):
+    """A line of the triage input is not usable; the message names the line and field."""
+
+
+def parse_input_line(line: str, lineno: int) -> TriageInput:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"line {lineno}: expected a JSON object")
+    for name in REQUIRED_FIELDS:
+        if name not in obj:
+            raise InputError(f"line {lineno}: missing field '{name}'")
+        if not isinstance(obj[name], str):
+            raise InputError(f"line {lineno}: field '{name}' must be a string")
+    try:
+        received = date.fromisoformat(obj["received"])
+    except ValueError:
+        raise InputError(f"line {lineno}: field 'received' must be YYYY-MM-DD") from None
+    if obj["channel"] not in CHANNELS:
+        raise InputError(f"line {lineno}: field 'channel' must be one of {', '.join(CHANNELS)}")
+    headers = obj.get("headers", {})
+    if headers is None:
+        headers = {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise InputError(f"line {lineno}: field 'headers' must be an object of strings")
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return TriageInput(
+        id=obj["id"],
+        subject=obj["subject"],
+        body=obj["body"],
+        from_addr=obj["from"],
+        received=received,
+        channel=obj["channel"],
+        headers=headers,
+        content_type=content_type,
+    )
+
+
+def read_input(path: Path) -> list[TriageInput]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    items = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            items.append(parse_input_line(line, n))
+    return items
+
+
+def main_triage(argv: list[str]) -> int:
+    """``complaints triage --input FILE.jsonl``: one JSON line per input on stdout."""
+    parser = argparse.ArgumentParser(prog="complaints triage", description=__doc__)
+    parser.add_argument("--input", required=True, type=Path, help="JSON lines file")
+    parser.add_argument("--model", type=Path, default=None, help=argparse.SUPPRESS)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code else 0
+    try:
+        items = read_input(args.input)
+    except InputError as exc:
+        print(f"complaints triage: {exc}", file=sys.stderr)
+        return 2
+    try:
+        triager = Triager.load(args.model)
+    except ModelError as exc:
+        print(f"complaints triage: {exc}", file=sys.stderr)
+        return 1
+    out = sys.stdout
+    for result in triager.triage_many(items):
+        out.write(json.dumps(result.contract_json(), ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_triage(sys.argv[1:]))
