@@ -47,7 +47,9 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, f
 
 
-def compute_report(rows: Sequence[dict[str, Any]], results: Sequence[TriageResult]) -> dict[str, Any]:
+def compute_report(
+    rows: Sequence[dict[str, Any]], results: Sequence[TriageResult]
+) -> dict[str, Any]:
     y_true = [r["label"] for r in rows]
     y_pred = [res.label for res in results]
     per_class: dict[str, dict[str, float]] = {}
@@ -55,11 +57,11 @@ def compute_report(rows: Sequence[dict[str, Any]], results: Sequence[TriageResul
         tp = sum(t == lab and p == lab for t, p in zip(y_true, y_pred, strict=True))
         fp = sum(t != lab and p == lab for t, p in zip(y_true, y_pred, strict=True))
         fn = sum(t == lab and p != lab for t, p in zip(y_true, y_pred, strict=True))
-        p, r, f = _prf(tp, fp, fn)
-        per_class[lab] = {"precision": p, "recall": r, "f1": f, "support": tp + fn}
-    confusion = {t: {p: 0 for p in LABELS} for t in LABELS}
-    for t, p in zip(y_true, y_pred, strict=True):
-        confusion[t][p] += 1
+        prec, rec, f1 = _prf(tp, fp, fn)
+        per_class[lab] = {"precision": prec, "recall": rec, "f1": f1, "support": tp + fn}
+    confusion = {t: dict.fromkeys(LABELS, 0) for t in LABELS}
+    for t, pred in zip(y_true, y_pred, strict=True):
+        confusion[t][pred] += 1
     complaints = [i for i, t in enumerate(y_true) if t == "complaint"]
     auto = [i for i in complaints if not results[i].needs_review]
     reviewed = sum(res.needs_review for res in results)
@@ -135,7 +137,11 @@ def _subset_accuracy(
 
 
 def format_report(rep: dict[str, Any], model_path: Path, test_path: Path) -> str:
-    lines = [f"triage evaluation: {rep['n']} held-out items from {test_path}", f"model: {model_path}", ""]
+    lines = [
+        f"triage evaluation: {rep['n']} held-out items from {test_path}",
+        f"model: {model_path}",
+        "",
+    ]
     lines.append(f"{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for lab in LABELS:
         c = rep["per_class"][lab]
@@ -143,7 +149,11 @@ def format_report(rep: dict[str, Any], model_path: Path, test_path: Path) -> str
             f"{lab:<20}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}"
             f"{int(c['support']):>10d}"
         )
-    lines += ["", f"{'macro-F1':<40}{rep['macro_f1']:.3f}", f"{'accuracy':<40}{rep['accuracy']:.3f}"]
+    lines += [
+        "",
+        f"{'macro-F1':<40}{rep['macro_f1']:.3f}",
+        f"{'accuracy':<40}{rep['accuracy']:.3f}",
+    ]
     lines += [
         f"{'complaint recall (overall)':<40}{rep['complaint_recall']:.3f}",
         f"{'complaint recall (not sent to review)':<40}{rep['complaint_recall_not_reviewed']:.3f}"
@@ -172,7 +182,9 @@ def format_report(rep: dict[str, Any], model_path: Path, test_path: Path) -> str
     for i, b in enumerate(rep["calibration_bins"]):
         lo, hi = i / 5, (i + 1) / 5
         if b:
-            lines.append(f"  {lo:.1f}-{hi:.1f}: n={b[0]:<4} mean confidence {b[1]:.2f}  accuracy {b[2]:.2f}")
+            lines.append(
+                f"  {lo:.1f}-{hi:.1f}: n={b[0]:<4} mean confidence {b[1]:.2f}  accuracy {b[2]:.2f}"
+            )
     return "\n".join(lines)
 
 

@@ -174,9 +174,9 @@ def decide(
     top = max(label_p, key=lambda k: label_p[k])
     p_complaint = label_p.get("complaint", 0.0)
     best_reason = {
-        lab: split_class(max((c for c in probs if split_class(c)[0] == lab), key=probs.__getitem__))[
-            1
-        ]
+        lab: split_class(
+            max((c for c in probs if split_class(c)[0] == lab), key=probs.__getitem__)
+        )[1]
         for lab in label_p
     }
     why = [f"model: {top} p={label_p[top]:.2f} (complaint p={p_complaint:.2f})"]
@@ -278,9 +278,7 @@ class Triager:
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
         matrix = self._pipeline.predict_proba(list(texts))
         model_classes = [str(c) for c in self._pipeline.classes_]
-        return [
-            {c: float(p) for c, p in zip(model_classes, row, strict=True)} for row in matrix
-        ]
+        return [{c: float(p) for c, p in zip(model_classes, row, strict=True)} for row in matrix]
 
     def triage(
         self,
@@ -354,7 +352,7 @@ class Triager:
         )
 
 
-# --- complaints triage --input FILE.jsonl ----------------------------------------------------------
+# --- complaints triage --input FILE.jsonl ---------------------------------------------------
 
 REQUIRED_FIELDS = ("id", "subject", "body", "from", "received", "channel")
 CHANNELS = ("email", "webform")

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (prose fragments: splitting sentences across lines hurts reviewing them)
 """Hand-written fragments the corpus generator composes into messages (see DATA.md).
 
 Every pool is a list; ``generate.fragment_split`` puts every fifth item (index 4, 9, 14, ...) in
@@ -80,14 +81,20 @@ PROBLEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("damp", "water is coming through the bathroom ceiling from the flat above", ()),
     ("heating", "two of the radiators upstairs are stone cold", ()),
     ("communal", "the lift in our block has been out of action", ()),
-    ("safety", "the socket in the living room is sparking when anything is plugged in",
-     ("building_safety",)),
+    (
+        "safety",
+        "the socket in the living room is sparking when anything is plugged in",
+        ("building_safety",),
+    ),
     ("repairs", "the toilet cistern is cracked and leaking onto the floor", ()),
     ("damp", "the walls in my son's bedroom are wet to the touch and the wallpaper is peeling", ()),
     ("heating", "the heating only comes on for an hour and then shuts down", ()),
     ("communal", "the bin store at the back of the block is overflowing and attracting rats", ()),
-    ("safety", "the fire door on our landing doesn't close on its own anymore",
-     ("building_safety",)),
+    (
+        "safety",
+        "the fire door on our landing doesn't close on its own anymore",
+        ("building_safety",),
+    ),
     ("repairs", "the window in the front bedroom won't close and there is a draught", ()),
     ("damp", "the condensation on the windows is so bad the sills are rotting", ()),
     ("heating", "the hot water is lukewarm at best and the boiler makes a banging noise", ()),
@@ -102,8 +109,11 @@ PROBLEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("pests", "we have mice in the kitchen cupboards", ()),
     ("repairs", "the gutter at the front is hanging off and overflows when it rains", ()),
     ("pests", "there are cockroaches coming out from behind the cooker", ()),
-    ("safety", "there are exposed wires hanging out of the hallway light fitting",
-     ("building_safety",)),
+    (
+        "safety",
+        "there are exposed wires hanging out of the hallway light fitting",
+        ("building_safety",),
+    ),
 ]
 
 # --- service requests ----------------------------------------------------------------------------
@@ -650,8 +660,7 @@ STATUTORY = [
     "they said to forward it to you. Copy attached.",
 ]
 NOT_LANDLORD = [
-    "My council tax bill has gone up and I think I've been put in the wrong band. Can you sort "
-    "it?",
+    "My council tax bill has gone up and I think I've been put in the wrong band. Can you sort it?",
     "The street light on the main road outside the shops has been out for a week.",
     "My bins weren't collected on Tuesday again, the council lorry just drove past.",
     "I rent privately from a landlord on Piccadilly Road and he won't fix my boiler. Can Thrive "

@@ -146,7 +146,7 @@ class Ctx:
             "flat": self.flat,
             "staff": self.rng.choice(F.STAFF),
             "day": self.rng.choice(F.DAYS),
-            "ref": f"{self.rng.choice(['CMP', 'JOB', 'REF', 'ASB', 'T'])}-{self.rng.randint(10000, 99999)}",
+            "ref": f"{self.rng.choice(REF_PREFIXES)}-{self.rng.randint(10000, 99999)}",
             "amount": f"{self.rng.randint(35, 1400)}.{self.rng.choice(['00', '50', '20', '76'])}",
             "num": str(self.rng.randint(1, 60)),
             "phone": f"{self.rng.randint(100000000, 999999999)}",
@@ -164,7 +164,7 @@ class Ctx:
             "ago": self.recent_ago(),
             "ago_since": self.recent_since(),
             "addr_email": f"{self.first.lower()}.{self.surname.lower().replace(chr(39), '')}"
-            f"{self.rng.randint(1, 99)}@{self.rng.choice(['gmail.com', 'hotmail.co.uk', 'outlook.com', 'yahoo.co.uk'])}",
+            f"{self.rng.randint(1, 99)}@{self.rng.choice(MAIL_DOMAINS)}",
             "problem": problem,
             "Problem": _cap(problem),
             "failure": failure,
@@ -172,6 +172,10 @@ class Ctx:
         }
         values.update(extra)
         return template.format(**values)
+
+
+REF_PREFIXES = ["CMP", "JOB", "REF", "ASB", "T"]
+MAIL_DOMAINS = ["gmail.com", "hotmail.co.uk", "outlook.com", "yahoo.co.uk"]
 
 
 def _cap(s: str) -> str:
@@ -280,7 +284,8 @@ def build_complaint_escalation(c: Ctx) -> Msg:
     if c.rng.random() < 0.4:
         body_parts.append(c.pick(F.OUTCOMES, "OUTCOMES"))
     subjects = ["Stage 2", "Escalation", "Re: Your complaint response", "escalate please",
-                "Complaint {ref} - not satisfied", "Re: Stage 1 response", "Appeal my complaint"]  # fmt: skip
+                "Complaint {ref} - not satisfied", "Re: Stage 1 response",
+                "Appeal my complaint"]  # fmt: skip
     m = _finish(c, "complaint", "", body_parts, {"escalation_request"}, subjects, "ESC_SUBJECTS")
     return m
 
@@ -442,12 +447,22 @@ def build_councillor_general(c: Ctx) -> Msg:
 
 def build_statutory(c: Ctx) -> Msg:
     text = c.fill(c.pick(F.STATUTORY, "STATUTORY"))
-    body = f"Dear Sir/Madam,\n\n{text}\n\nRegards,\nEnvironmental Health Officer\nDacorum Borough Council"
+    body = (
+        f"Dear Sir/Madam,\n\n{text}\n\nRegards,\nEnvironmental Health Officer\n"
+        "Dacorum Borough Council"
+    )
     if "my flat" in text:
         body = f"Hi,\n\n{text}\n\n{c.name}"
     return Msg(
-        subject=c.rng.choice(["Improvement notice", "Notice served", "HHSRS notice - " + c.addr,
-                              "Environmental Health", "Statutory notice"]),  # fmt: skip
+        subject=c.rng.choice(
+            [
+                "Improvement notice",
+                "Notice served",
+                "HHSRS notice - " + c.addr,
+                "Environmental Health",
+                "Statutory notice",
+            ]
+        ),  # fmt: skip
         body=body,
         label="excluded",
         reason="statutory_notice",
@@ -458,8 +473,15 @@ def build_statutory(c: Ctx) -> Msg:
 def build_survey(c: Ctx) -> Msg:
     text = c.fill(c.pick(F.SURVEY, "SURVEY"))
     return Msg(
-        subject=c.rng.choice(["Your feedback", "Survey response", "Re: How did we do?",
-                              "Customer satisfaction survey", "Feedback"]),  # fmt: skip
+        subject=c.rng.choice(
+            [
+                "Your feedback",
+                "Survey response",
+                "Re: How did we do?",
+                "Customer satisfaction survey",
+                "Feedback",
+            ]
+        ),  # fmt: skip
         body=text,
         label="excluded",
         reason="survey_feedback",
@@ -477,7 +499,8 @@ def build_auto_reply(c: Ctx) -> Msg:
     elif r < 0.8:
         headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
     subj = c.rng.choice(["Automatic reply: Your complaint {ref}", "Out of Office: Re: repair",
-                         "Auto: Re: Your case", "Out of office", "Automatic reply: Acknowledgement"])  # fmt: skip
+                         "Auto: Re: Your case", "Out of office",
+                         "Automatic reply: Acknowledgement"])  # fmt: skip
     return Msg(
         subject=c.fill(subj), body=text, label="not_resident_mail", reason="auto_reply",
         headers=headers, from_addr=c.fill("{addr_email}"), resident_written=False,
@@ -514,13 +537,17 @@ def build_bulk(c: Ctx) -> Msg:
     )  # fmt: skip
 
 
+SPAM_LOCAL = ["promo", "info", "noreply", "admin"]
+SPAM_DOMAINS = ["xk-mail.biz", "secure-verify.top", "bestdeals.click"]
+
+
 def build_spam(c: Ctx) -> Msg:
     text = c.fill(c.pick(F.SPAM, "SPAM"))
     return Msg(
         subject=c.rng.choice(["Action required", "You have won!", "Invoice overdue", "Re: offer",
                               "Account suspended", "Business proposal", "URGENT"]),
         body=text, label="not_resident_mail", reason="spam",
-        from_addr=f"{c.rng.choice(['promo', 'info', 'noreply', 'admin'])}@{c.rng.choice(['xk-mail.biz', 'secure-verify.top', 'bestdeals.click'])}",
+        from_addr=f"{c.rng.choice(SPAM_LOCAL)}@{c.rng.choice(SPAM_DOMAINS)}",
         resident_written=False,
     )  # fmt: skip
 
@@ -584,7 +611,8 @@ def _forward(c: Ctx, m: Msg) -> Msg:
         )
     elif style == 1:
         block = f"On {c.fill('{day}')}, {c.fill('{date}')}, Thrive Homes <customer.services@" \
-                "thrivehomes.org.uk> wrote:\n" + "\n".join("> " + ln for ln in quoted.splitlines())  # fmt: skip
+                "thrivehomes.org.uk> wrote:\n" + \
+                "\n".join("> " + ln for ln in quoted.splitlines())  # fmt: skip
     else:
         block = (
             "---------- Forwarded message ---------\nFrom: Thrive Homes "
@@ -691,7 +719,8 @@ PLAN: list[tuple[str, float, Callable[[Ctx], Msg]]] = [
     ("sr_complaint_word", 3.5, build_sr_complaint_word),
     ("sr_info", 5, build_sr_info),
     ("sr_limited", 1.5, build_limited("service_request", "")),
-    ("ex_legal", 2.5, build_excluded("LEGAL_FILED", "legal_proceedings", _EX_SUBJECTS["LEGAL_FILED"])),
+    ("ex_legal", 2.5, build_excluded("LEGAL_FILED", "legal_proceedings",
+                                     _EX_SUBJECTS["LEGAL_FILED"])),
     ("ex_old", 3, build_old_issue),
     ("ex_previous", 2, build_excluded("PREVIOUSLY_CONSIDERED", "previously_considered",
                                       _EX_SUBJECTS["PREVIOUSLY_CONSIDERED"])),
@@ -781,7 +810,7 @@ def generate(split: str, n: int, seed: int) -> list[dict[str, Any]]:
 def load_handwritten(directory: Path = HANDWRITTEN_DIR) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for path in sorted(directory.glob("*.jsonl")):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             row = json.loads(line)
