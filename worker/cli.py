@@ -241,6 +241,124 @@ def cmd_report(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------------
 
 
+# -- deadlines watch, calendar changes, residents ------------------------------------------------
+
+
+def cmd_watch_deadlines(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.stages import watch_deadlines
+
+    print(json.dumps(watch_deadlines.run(bootstrap()), indent=2))
+    return 0
+
+
+def cmd_calendar_add_closure(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.calendar_changes import add_closure_day
+
+    lines = add_closure_day(bootstrap(), args.day, by=args.by)
+    print(json.dumps({"closure_day": args.day.isoformat(), "changes": lines}, indent=2))
+    print(
+        "complaints: add this day to closure_days in the landlord profile too",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_calendar_recompute(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.calendar_changes import recompute_all
+
+    app = bootstrap()
+    print(json.dumps({"changes": recompute_all(app, app.calendar, by=args.by)}, indent=2))
+    return 0
+
+
+def _residents() -> object:
+    from worker.bootstrap import bootstrap
+    from worker.residents import ResidentService
+
+    return ResidentService(bootstrap())
+
+
+def cmd_resident_show(args: argparse.Namespace) -> int:
+    print(json.dumps(_residents().show(args.email), indent=2))  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_resident_adjustments(args: argparse.Namespace) -> int:
+    result = _residents().record_adjustments(  # type: ignore[attr-defined]
+        args.email,
+        adjustments=args.adjustments,
+        disclosed_disability=args.disability or "",
+        large_print=args.large_print,
+        preferred_channel=args.channel,
+        review_on=args.review_on,
+        by=args.by,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_resident_reviews_due(args: argparse.Namespace) -> int:
+    service = _residents()
+    result = {
+        "adjustments": service.due_adjustment_reviews(args.on),  # type: ignore[attr-defined]
+        "restrictions": service.due_restriction_reviews(args.on),  # type: ignore[attr-defined]
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_resident_representative(args: argparse.Namespace) -> int:
+    result = _residents().set_representative(  # type: ignore[attr-defined]
+        args.email, name=args.name, rep_email=args.rep_email, consent=args.consent, by=args.by
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_resident_remove_representative(args: argparse.Namespace) -> int:
+    result = _residents().remove_representative(args.email, reason=args.reason, by=args.by)  # type: ignore[attr-defined]
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_resident_add_email(args: argparse.Namespace) -> int:
+    result = _residents().add_other_email(args.email, args.other, by=args.by)  # type: ignore[attr-defined]
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_resident_restrict(args: argparse.Namespace) -> int:
+    result = _residents().record_restriction(  # type: ignore[attr-defined]
+        args.email,
+        description=args.description,
+        reasons=args.reasons,
+        review_on=args.review_on,
+        by=args.by,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_resident_review_restriction(args: argparse.Namespace) -> int:
+    result = _residents().review_restriction(  # type: ignore[attr-defined]
+        args.restriction_id,
+        outcome=args.outcome,
+        reasons=args.reasons,
+        next_review_on=args.next_review_on,
+        by=args.by,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_resident_repeats(args: argparse.Namespace) -> int:
+    print(json.dumps(_residents().repeat_candidates(args.email), indent=2))  # type: ignore[attr-defined]
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="complaints", description=__doc__.splitlines()[0] if __doc__ else "")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -342,6 +460,84 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--exclusion", help="the exclusion reason when refusing")
     cp.add_argument("--where-instead")
     cp.add_argument("--by", required=True)
+
+    add("watch-deadlines", cmd_watch_deadlines, "raise due-soon and overdue deadline events once")
+
+    cal = add("calendar", lambda a: 0, "working-day calendar changes")
+    cal_sub = cal.add_subparsers(dest="calendar_command", metavar="ACTION", parser_class=_Parser)
+    cal_sub.required = True
+    cp = cal_sub.add_parser("add-closure", help="add a closure day and recompute open deadlines")
+    cp.set_defaults(handler=cmd_calendar_add_closure)
+    cp.add_argument("day", type=_date, metavar="YYYY-MM-DD")
+    cp.add_argument("--by", required=True)
+    cp = cal_sub.add_parser("recompute", help="recompute open deadlines under today's calendar")
+    cp.set_defaults(handler=cmd_calendar_recompute)
+    cp.add_argument("--by", default="system")
+
+    p = add("resident", lambda a: 0, "adjustments, representative, addresses, restrictions")
+    res_sub = p.add_subparsers(dest="resident_command", metavar="ACTION", parser_class=_Parser)
+    res_sub.required = True
+
+    def resident_cmd(
+        name: str, handler: Handler, text: str, email: bool = True
+    ) -> argparse.ArgumentParser:
+        rp = res_sub.add_parser(name, help=text, description=text)
+        rp.set_defaults(handler=handler)
+        if email:
+            rp.add_argument("email", metavar="EMAIL")
+        return rp
+
+    resident_cmd("show", cmd_resident_show, "print the resident's record as JSON")
+    rp = resident_cmd(
+        "adjustments", cmd_resident_adjustments, "record reasonable adjustments (5.10)"
+    )
+    rp.add_argument("--adjustments", required=True)
+    rp.add_argument("--disability", help="a disability the resident disclosed")
+    rp.add_argument("--large-print", action=argparse.BooleanOptionalAction, default=None)
+    rp.add_argument("--channel", choices=("email", "post", "phone"))
+    rp.add_argument("--review-on", type=_date, required=True, metavar="YYYY-MM-DD")
+    rp.add_argument("--by", required=True)
+    rp = resident_cmd(
+        "reviews-due",
+        cmd_resident_reviews_due,
+        "adjustments and restrictions due for review",
+        email=False,
+    )
+    rp.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
+    rp = resident_cmd(
+        "representative", cmd_resident_representative, "record a representative (3.6)"
+    )
+    rp.add_argument("--name", required=True)
+    rp.add_argument("--email", dest="rep_email", required=True)
+    rp.add_argument("--consent", action=argparse.BooleanOptionalAction, required=True)
+    rp.add_argument("--by", required=True)
+    rp = resident_cmd(
+        "remove-representative",
+        cmd_resident_remove_representative,
+        "letters go to the resident again",
+    )
+    rp.add_argument("--reason", required=True)
+    rp.add_argument("--by", required=True)
+    rp = resident_cmd("add-email", cmd_resident_add_email, "another address of the same resident")
+    rp.add_argument("other", metavar="OTHER_EMAIL")
+    rp.add_argument("--by", required=True)
+    rp = resident_cmd("restrict", cmd_resident_restrict, "record a restriction (5.14, 5.15)")
+    rp.add_argument("--description", required=True)
+    rp.add_argument("--reasons", required=True)
+    rp.add_argument("--review-on", type=_date, required=True, metavar="YYYY-MM-DD")
+    rp.add_argument("--by", required=True)
+    rp = resident_cmd(
+        "review-restriction",
+        cmd_resident_review_restriction,
+        "continue or end a restriction",
+        email=False,
+    )
+    rp.add_argument("restriction_id", type=int, metavar="RESTRICTION_ID")
+    rp.add_argument("--outcome", required=True, choices=("continue", "end"))
+    rp.add_argument("--reasons", required=True)
+    rp.add_argument("--next-review-on", type=_date, metavar="YYYY-MM-DD")
+    rp.add_argument("--by", required=True)
+    resident_cmd("repeats", cmd_resident_repeats, "closed cases of this resident (input to 5.14)")
 
     p = add("status", cmd_status, "queue health in a terminal")
     p.add_argument("--json", action="store_true")

@@ -12,11 +12,15 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 from worker.bootstrap import App, bootstrap, make_mailbox
+from worker.calendar_changes import recompute_all
 from worker.domain.errors import TransientError
 from worker.settings import load_settings
+from worker.stages import watch_deadlines
 from worker.stages.receive_mail import poll_once, record_poll_error
 from worker.stages.recover import sweep
 
@@ -64,12 +68,19 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
     # Pick up whatever an earlier, killed worker left behind, straight away.
     sweep(app, older_than=_zero())
     _drain(app)
+    # A newer holidays package or a closure day added to the profile moves open deadlines.
+    with _singleton(lock_client, "calendar") as mine:
+        if mine:
+            recompute_all(app, app.calendar, by="system")
     try:
         while not stop.event.is_set():
             if mailbox is not None:
                 _poll_with_lock(app, mailbox, lock_client, settings.poll_interval)
             sweep(app)
             _drain(app)
+            with _singleton(lock_client, "deadline-watcher") as mine:
+                if mine:
+                    watch_deadlines.run(app)
             if once:
                 break
             stop.event.wait(settings.poll_interval)
@@ -82,6 +93,24 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
             dramatiq_worker.stop()
         app.db.dispose()
     return 0
+
+
+@contextmanager
+def _singleton(lock_client, name: str) -> Iterator[bool]:  # type: ignore[no-untyped-def]
+    """True for the one worker that holds the named lock (always true without Redis)."""
+    if lock_client is None:
+        yield True
+        return
+    lock = lock_client.lock(f"complaints:{name}", timeout=120)
+    mine = lock.acquire(blocking=False)
+    try:
+        yield mine
+    finally:
+        if mine:
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - expired; nothing to release
+                pass
 
 
 def _zero():  # type: ignore[no-untyped-def]

@@ -30,6 +30,7 @@ from worker.bootstrap import App
 from worker.domain import cases as machine
 from worker.domain import letters
 from worker.domain.errors import TransitionRefused
+from worker.domain.mail_safety import assess
 from worker.domain.parsing import bounced_message_ids, find_case_refs, parse_message
 from worker.records import (
     audit,
@@ -77,12 +78,22 @@ class _Router:
 
     def route(self) -> None:
         row = self.row
-        if row.label == "not_resident_mail":
-            self.not_resident_mail()
-            return
-        case = self.thread_case()
+        parsed = parse_message(row.raw)
+        # A reply quoting one of our references threads to its case whatever the model thought
+        # of its few words, unless the mail-safety rules say it is automatic (a bounce of our
+        # letter carries our reference too, and must never be answered).
+        automatic = assess(
+            parsed.headers,
+            parsed.from_addr,
+            content_type=parsed.content_type,
+            return_path=parsed.return_path or None,
+            own_addresses=self.app.own_addresses,
+        ).automatic
+        case = None if automatic else self.thread_case()
         if case is not None:
             self.reply_to_case(case)
+        elif row.label == "not_resident_mail":
+            self.not_resident_mail()
         elif row.label == "complaint" and not row.needs_review:
             self.open_complaint()
         elif row.label == "service_request" and not row.needs_review:
