@@ -438,13 +438,12 @@ def test_complaint_form_needs_no_sign_in_and_stores_an_inbound_item(console: Con
         assert "Subject: Web form complaint" in raw
         assert "jo@example.org" in raw
         assert "What are you unhappy about?" in raw
-        ref = ""
-        if row.case_id:
-            ref = s.get(Case, row.case_id).ref  # type: ignore[union-attr]
-    if ref:
-        assert ref in thanks.text
-    else:
-        assert "We will email your reference" in thanks.text
+        # In-process jobs ran the pipeline during the request: the case exists and its
+        # reference is on the thank-you page.
+        assert row.status == "done", row.error
+        case = s.get(Case, row.case_id) if row.case_id else None
+        assert case is not None
+        assert f'class="ref">{case.ref}<' in thanks.text
 
 
 def test_complaint_form_validates_with_clear_messages(console: Console) -> None:
