@@ -186,8 +186,11 @@ def decide(
     hard = [h for h in proposals if h.name in HARD_EXCLUSIONS]
     soft = [h for h in proposals if h.name not in HARD_EXCLUSIONS]
 
-    if hard:
-        h = hard[0]
+    court = [h for h in hard if h.name == "court_claim_filed"]
+    if court or (hard and not soft):
+        # A filed claim beats everything; an old date only when no more specific exclusion
+        # (a tribunal, a notice, a consultation...) explains the message.
+        h = (court or hard)[0]
         why += [f"rule {h.name}: {h.why}"] + [f"noted {s.name}: {s.why}" for s in signals]
         return Decision("excluded", h.reason, max(RULE_CONFIDENCE, label_p.get("excluded", 0.0)),
                         True, tuple(why))  # fmt: skip

@@ -273,6 +273,7 @@ _BUILDING_SAFETY = re.compile(
 )
 _VULNERABLE = re.compile(
     r"\b(?:disab\w+|wheelchair|mobility|elderly|pensioner|(?:aged|age)\s+(?:8\d|9\d)"
+    r"|(?:i\s+am|i'm|im|she\s+is|she's|he\s+is|he's)\s+(?:7[5-9]|8\d|9\d|1\d\d)\b"
     r"|(?:8\d|9\d)\s*(?:years?\s+old|yrs?\s+old|year-old)|pregnan\w*|new\s*born|newborn|baby"
     r"|infant|toddler|asthma\w*|copd|lung\s+condition|cancer|chemo\w*|dementia|alzheimer\w*"
     r"|mental\s+health|depress\w*|anxiety|suicid\w*|self[- ]harm|domestic\s+(?:abuse|violence)"

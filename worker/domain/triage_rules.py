@@ -87,8 +87,8 @@ _CLAIM_FILED = re.compile(
     re.IGNORECASE,
 )
 _THREAT = re.compile(
-    r"\b(?:take\s+(?:you|thrive|this|it|the\s+matter)\s+to\s+court|(?:see|sue)\s+you"
-    r"|legal\s+action|(?:speak|speaking|spoken|go|going)\s+to\s+(?:a|my)\s+solicitor"
+    r"\b(?:(?:take|taking|took)\s+(?:you|thrive|this|it|the\s+matter)\s+to\s+court"
+    r"|(?:see|sue)\s+you|legal\s+(?:action|advice)|(?:speak|speaking|spoken|go|going)\s+to\s+(?:a|my)\s+solicitor"
     r"|housing\s+disrepair\s+claim|(?:will|going\s+to|gonna)\s+(?:sue|court)"
     r"|letter\s+before\s+(?:action|claim)|pre-action\s+protocol|no\s+win\s+no\s+fee)",
     re.IGNORECASE,
