@@ -1,7 +1,7 @@
 """Dramatiq actors: one small actor per pipeline stage, each on its own queue, taking an id.
 
-Import this module only after ``configure_broker`` has set the Redis broker (``complaints
-worker`` and the tests do so); the actors bind to the broker that is current at import time.
+Import this module only after ``worker.broker.configure_broker`` has set the Redis broker: dramatiq
+binds actors to the broker that is current at import time, and its default broker is not ours.
 """
 
 from __future__ import annotations
@@ -23,11 +23,8 @@ _app: App | None = None
 _lock = threading.Lock()
 
 
-def configure_broker(redis_url: str, heartbeat_timeout_ms: int = 15000) -> RedisBroker:
-    # A short heartbeat timeout: messages held by a killed worker are re-delivered quickly.
-    broker = RedisBroker(url=redis_url, heartbeat_timeout=heartbeat_timeout_ms)
-    dramatiq.set_broker(broker)
-    return broker
+if not isinstance(dramatiq.get_broker(), RedisBroker):
+    raise RuntimeError("worker.actors imported before worker.broker.configure_broker()")
 
 
 def set_app(app: App) -> None:

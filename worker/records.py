@@ -7,7 +7,7 @@ from dataclasses import fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from worker.adapters.db_models import AuditEvent, Case, CaseStage, Resident, ServiceRequest
@@ -62,7 +62,9 @@ def resident_for(session: Session, address: str, name: str = "") -> Resident:
     address = address.strip().lower()
     resident = session.scalar(select(Resident).where(Resident.email == address))
     if resident is None:
-        for candidate in session.scalars(select(Resident).where(Resident.other_emails != [])):
+        # JSON has no equality operator on PostgreSQL; its text form does.
+        with_others = cast(Resident.other_emails, String) != "[]"
+        for candidate in session.scalars(select(Resident).where(with_others)):
             if address in [e.lower() for e in candidate.other_emails]:
                 return candidate
     if resident is None:

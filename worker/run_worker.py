@@ -45,9 +45,11 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
     dramatiq_worker = None
     lock_client = None
     if settings.service_mode:
+        from worker.broker import configure_broker
+
+        broker = configure_broker(settings.redis_url.reveal())
         from worker import actors
 
-        broker = actors.configure_broker(settings.redis_url.reveal())
         app = bootstrap(settings, jobs=actors.DramatiqJobs())
         actors.set_app(app)
         import dramatiq
