@@ -182,10 +182,17 @@ def train(data_dir: Path = DATA_DIR, out_path: Path = DEFAULT_MODEL_PATH) -> dic
     threshold, floor, cv = choose_threshold(rows, oof, texts)
     pipe = build_pipeline()
     pipe.fit(texts, y)
-    for _, vectorizer in pipe.named_steps["features"].transformer_list:
+    vocabularies: dict[str, str] = {}
+    for name, vectorizer in pipe.named_steps["features"].transformer_list:
         # The terms cut by min_df/max_features; only kept for introspection (sklearn docs).
         if hasattr(vectorizer, "stop_words_"):
             delattr(vectorizer, "stop_words_")
+        # Tens of thousands of dict entries load slowly through skops' audited tree (seconds);
+        # one newline-joined string in index order loads at once and is rebuilt on load. Terms
+        # never contain a newline (both analyzers split on whitespace).
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        vocabularies[name] = "\n".join(terms)
+        delattr(vectorizer, "vocabulary_")
     metrics: dict[str, Any] = {
         "version": VERSION,
         "train_rows": len(rows),
@@ -205,6 +212,7 @@ def train(data_dir: Path = DATA_DIR, out_path: Path = DEFAULT_MODEL_PATH) -> dic
         "classes": [str(c) for c in pipe.classes_],
         "threshold": threshold,
         "complaint_floor": floor,
+        "vocabularies": vocabularies,
         "metadata": {k: v for k, v in metrics.items() if k != "seconds"},
     }
     out_path = Path(out_path)

@@ -247,6 +247,11 @@ class Triager:
 
     def __init__(self, bundle: Mapping[str, Any]) -> None:
         self._pipeline = bundle["pipeline"]
+        vocabularies = bundle.get("vocabularies", {})
+        for name, vectorizer in self._pipeline.named_steps["features"].transformer_list:
+            if name in vocabularies and not hasattr(vectorizer, "vocabulary_"):
+                terms = str(vocabularies[name]).split("\n")
+                vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
         self.classes: list[str] = [str(c) for c in bundle["classes"]]
         self.threshold = float(bundle["threshold"])
         self.complaint_floor = float(bundle["complaint_floor"])

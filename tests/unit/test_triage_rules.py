@@ -33,7 +33,8 @@ RECEIVED = date(2025, 8, 19)
     [
         "We act for Ms Walsh. Proceedings have been issued in the County Court at Watford under "
         "claim number K4QZ8812 in respect of disrepair.",
-        "Just so you know my disrepair claim has been filed with the court now, claim no. J7XK2291.",
+        "Just so you know my disrepair claim has been filed with the court now, "
+        "claim no. J7XK2291.",
         "The claim form and particulars of claim were filed at court on 20 March 2025.",
         "My solicitors have issued proceedings against Thrive.",
     ],
