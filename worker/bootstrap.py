@@ -8,6 +8,7 @@ distributed service.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
 SAMPLE_MAILBOX = Path(__file__).resolve().parent / "sample_mailbox"
 
 
+class Heartbeats(Protocol):
+    def beat(self, instance_id: str) -> None: ...
+    def alive(self, instance_id: str) -> bool: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
     def today(self) -> date: ...
@@ -46,6 +52,10 @@ class App:
     # Replaying a mailbox (the demo): each message is handled as on the day it arrived, as a
     # worker that was running then would have handled it.
     replay: bool = False
+    # Identifies this process when it claims a letter; a claim by a process whose heartbeat has
+    # stopped (see worker/run_worker.py) is taken back by the recovery sweep.
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    heartbeats: Heartbeats | None = None
 
     @cached_property
     def triager(self) -> Triager:
@@ -70,7 +80,7 @@ _triager: Triager | None = None
 
 
 def _shared_triager() -> Triager:
-    """One loaded model per process: it is read-only once loaded, and loading takes seconds."""
+    """One loaded model per process: it is read-only once loaded, so threads share it."""
     global _triager
     with _triager_lock:
         if _triager is None:

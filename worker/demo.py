@@ -139,7 +139,7 @@ def _letters_caused_by(session: Any, row: InboundMessage) -> list[str]:
     letters = session.scalars(
         select(Letter)
         .where(Letter.cause_inbound_id == row.id)
-        .where(Letter.status.in_(("sent", "pending", "sending")))
+        .where(Letter.status.in_(("sent", "pending", "sending", "transmitting", "uncertain")))
         .order_by(Letter.id)
     ).all()
     return [letter.kind for letter in letters]

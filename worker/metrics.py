@@ -63,7 +63,15 @@ log = logging.getLogger(__name__)
 
 # Inbound statuses that still have work ahead of them (see InboundMessage.status).
 INBOUND_QUEUE_STATUSES = ("stored", "parsed", "triaged")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "suppressed")
+OUTBOX_STATUSES = (
+    "pending",
+    "sending",
+    "transmitting",
+    "sent",
+    "failed",
+    "uncertain",
+    "suppressed",
+)
 RISKS = ("on_track", "due_soon", "overdue")
 # The dramatiq queues of worker/actors.py (``complaints_<stage>``); others found in Redis are
 # reported too.

@@ -7,6 +7,7 @@ Stages depend on these; `worker/adapters/` holds one implementation per external
 from __future__ import annotations
 
 import email.message
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -46,8 +47,15 @@ class Mailbox(Protocol):
 class MailSender(Protocol):
     """Delivers one finished letter."""
 
-    def send(self, message: email.message.EmailMessage) -> str:
+    def send(
+        self,
+        message: email.message.EmailMessage,
+        before_data: Callable[[], None] | None = None,
+    ) -> str:
         """Send and return the Message-ID used.
+
+        ``before_data`` is called once every recipient is accepted and just before the message
+        itself is handed over: until then a crash means "certainly not delivered".
 
         Raises `worker.domain.errors.TransientError` when worth retrying (connection refused,
         timeouts, SMTP 4xx) and `PermanentError` when not (SMTP 5xx, every recipient refused).

@@ -59,6 +59,8 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
         import redis
 
         lock_client = redis.Redis.from_url(settings.redis_url.reveal())
+        app.heartbeats = RedisHeartbeats(lock_client, ttl=max(15, int(settings.poll_interval * 6)))
+        app.heartbeats.beat(app.instance_id)
     else:
         app = bootstrap(settings)
     mailbox = make_mailbox(settings) if poll else None
@@ -76,6 +78,8 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
             recompute_all(app, app.calendar, by="system")
     try:
         while not stop.event.is_set():
+            if app.heartbeats is not None:
+                app.heartbeats.beat(app.instance_id)
             if mailbox is not None:
                 _poll_with_lock(app, mailbox, lock_client, settings.poll_interval)
             sweep(app)
@@ -95,6 +99,20 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
             dramatiq_worker.stop()
         app.db.dispose()
     return 0
+
+
+class RedisHeartbeats:
+    """Each worker process refreshes a key with a short expiry; a missing key means it died."""
+
+    def __init__(self, client, ttl: int) -> None:  # type: ignore[no-untyped-def]
+        self.client = client
+        self.ttl = ttl
+
+    def beat(self, instance_id: str) -> None:
+        self.client.set(f"complaints:alive:{instance_id}", "1", ex=self.ttl)
+
+    def alive(self, instance_id: str) -> bool:
+        return bool(self.client.exists(f"complaints:alive:{instance_id}"))
 
 
 @contextmanager

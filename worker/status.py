@@ -84,7 +84,18 @@ def render(data: dict[str, Any], out: TextIO) -> None:
     _table(
         "Outbox",
         ("status", "letters"),
-        [(s, outbox[s]) for s in ("pending", "sending", "failed", "suppressed", "sent")]
+        [
+            (s, outbox[s])
+            for s in (
+                "pending",
+                "sending",
+                "transmitting",
+                "failed",
+                "uncertain",
+                "suppressed",
+                "sent",
+            )
+        ]
         + [("oldest pending", _age(outbox["oldest_pending_age_seconds"]))],
         out,
     )

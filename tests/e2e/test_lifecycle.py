@@ -151,9 +151,7 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
 
     # 7. The outstanding action is completed and recorded.
     with app.db.session() as session:
-        action_id = session.scalars(
-            select(CaseAction.id).where(CaseAction.kind == "action")
-        ).one()
+        action_id = session.scalars(select(CaseAction.id).where(CaseAction.kind == "action")).one()
     staff.complete_action(ref, action_id, by="Sam Patel", on=date(2026, 12, 3))
     shown = staff.show(ref)
     assert shown["status"] == "stage2_responded"

@@ -244,11 +244,13 @@ class Letter(Base):
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(300))
-    # pending -> sending -> sent | failed ; suppressed (mail safety kept it from the resident)
+    # pending -> sending -> transmitting -> sent | failed; uncertain (the worker died while the
+    # server was receiving it: a person checks); suppressed (mail safety kept it back)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")  # worker instance id
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

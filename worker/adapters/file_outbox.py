@@ -15,6 +15,7 @@ import email.utils
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from worker.domain.errors import TransientError
@@ -46,7 +47,11 @@ class FileSender:
             return self.directory / f"{safe_filename(f'{ref}-{kind}')}.eml"
         return None
 
-    def send(self, message: email.message.EmailMessage) -> str:
+    def send(
+        self,
+        message: email.message.EmailMessage,
+        before_data: Callable[[], None] | None = None,
+    ) -> str:
         path = self.path_for(message)
         if path is not None and path.exists():
             return _message_id_of(path) or str(message.get("Message-ID", ""))
@@ -59,6 +64,8 @@ class FileSender:
             path = self.path_for(message)
             assert path is not None
         message_id = str(message["Message-ID"])
+        if before_data is not None:
+            before_data()
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             _write_once(path, message.as_bytes())

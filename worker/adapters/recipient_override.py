@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.message
+from collections.abc import Callable
 
 from worker.ports import MailSender
 
@@ -12,9 +13,13 @@ class RecipientOverride:
         self.inner = inner
         self.address = address
 
-    def send(self, message: email.message.EmailMessage) -> str:
+    def send(
+        self,
+        message: email.message.EmailMessage,
+        before_data: Callable[[], None] | None = None,
+    ) -> str:
         original = message.get("To", "")
         del message["To"]
         message["To"] = self.address
         message["X-Complaints-Original-To"] = original
-        return self.inner.send(message)
+        return self.inner.send(message, before_data)

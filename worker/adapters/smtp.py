@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.message
+import email.policy
 import email.utils
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -105,26 +106,18 @@ class SmtpSender:
     def __repr__(self) -> str:
         return f"SmtpSender({self.settings.host}:{self.settings.port})"
 
-    def send(self, message: email.message.EmailMessage) -> str:
+    def send(
+        self,
+        message: email.message.EmailMessage,
+        before_data: Callable[[], None] | None = None,
+    ) -> str:
         if not message.get("Message-ID"):
             message["Message-ID"] = email.utils.make_msgid(domain=_sender_domain(message))
         message_id = str(message["Message-ID"])
         s = self.settings
         where = f"SMTP {s.host}:{s.port}"
         try:
-            errors, _response = _run(
-                aiosmtplib.send(
-                    message,
-                    hostname=s.host,
-                    port=s.port,
-                    username=s.user,
-                    password=s.password,
-                    use_tls=s.tls,
-                    start_tls=s.starttls,
-                    validate_certs=s.verify,
-                    timeout=self.timeout,
-                )
-            )
+            errors = _run(self._deliver(message, before_data))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
@@ -147,6 +140,50 @@ class SmtpSender:
             # Some recipients took it; sending again would duplicate the letter for them.
             log.warning("%s: %s accepted with refusals: %s", where, message_id, errors)
         return message_id
+
+    async def _deliver(
+        self, message: email.message.EmailMessage, before_data: Callable[[], None] | None
+    ) -> dict[str, aiosmtplib.SMTPResponse]:
+        """MAIL, RCPT, then ``before_data``, then DATA: the caller learns the last moment at
+        which a crash certainly means "not delivered" (everything before DATA)."""
+        s = self.settings
+        _name, sender = email.utils.parseaddr(str(message.get("From", "")))
+        recipients = [
+            address
+            for _name, address in email.utils.getaddresses(
+                [str(v) for key in ("To", "Cc", "Bcc") for v in message.get_all(key, [])]
+            )
+            if address
+        ]
+        if not recipients:
+            raise PermanentError("the letter has no recipient address")
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.user,
+            password=s.password,
+            use_tls=s.tls,
+            start_tls=s.starttls,
+            validate_certs=s.verify,
+            timeout=self.timeout,
+        )
+        async with client:
+            await client.mail(sender)
+            errors: dict[str, aiosmtplib.SMTPResponse] = {}
+            refused: list[aiosmtplib.SMTPRecipientRefused] = []
+            for recipient in recipients:
+                try:
+                    await client.rcpt(recipient)
+                except aiosmtplib.SMTPRecipientRefused as exc:
+                    refused.append(exc)
+                    errors[recipient] = aiosmtplib.SMTPResponse(exc.code, exc.message)
+            if len(refused) == len(recipients):
+                raise aiosmtplib.SMTPRecipientsRefused(refused)
+            if before_data is not None:
+                before_data()
+            del message["Bcc"]
+            await client.data(message.as_bytes(policy=email.policy.SMTP))
+        return errors
 
 
 def _sender_domain(message: email.message.EmailMessage) -> str | None:

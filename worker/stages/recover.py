@@ -7,16 +7,29 @@ quarantined with its reason instead of looping forever.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from worker.adapters.clock import aware
 from worker.adapters.db_models import InboundMessage, Letter, Quarantine
 from worker.bootstrap import App
 from worker.records import audit
 
 NEXT_STAGE = {"stored": "parse", "parsed": "triage", "triaged": "route"}
 STALE_SENDING = timedelta(minutes=5)
+DEAD_GRACE = timedelta(seconds=10)
+
+
+def _claim_abandoned(app: App, letter: Letter, now: datetime) -> bool:
+    """A claim is abandoned when its worker's heartbeat has stopped, or, with no heartbeats to
+    ask (the embedded mode), when it is older than any send could take."""
+    claimed_at = aware(letter.claimed_at) if letter.claimed_at else now
+    if claimed_at <= now - STALE_SENDING:
+        return True
+    if app.heartbeats is None or letter.claimed_by == app.instance_id:
+        return False
+    return not app.heartbeats.alive(letter.claimed_by)
 
 
 def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
@@ -45,20 +58,43 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
                 audit(session, "system", "inbound.quarantined", reason, inbound_id=row.id)
                 continue
             jobs.append((NEXT_STAGE[row.status], row.id))
-        for letter in session.scalars(
+        abandoned = session.scalars(
             select(Letter).where(
-                Letter.status == "sending", Letter.claimed_at <= now - STALE_SENDING
+                Letter.status.in_(("sending", "transmitting")),
+                Letter.claimed_at <= now - DEAD_GRACE,
             )
-        ):
-            # The worker died mid-send. Resending risks a duplicate only if the first attempt
-            # reached the server; the fixed Message-ID lets mail systems drop such a copy.
-            letter.status = "pending"
+        )
+        for letter in abandoned:
+            if not _claim_abandoned(app, letter, now):
+                continue
+            if letter.status == "sending":
+                # The worker died before handing the letter over: sending again is safe.
+                letter.status = "pending"
+                audit(
+                    session,
+                    "system",
+                    "letter.reclaimed",
+                    "the worker sending it stopped before delivery began",
+                    letter_id=letter.id,
+                    case_id=letter.case_id,
+                    claimed_by=letter.claimed_by,
+                )
+                continue
+            # It died while handing the letter over: it may have been delivered. Sending again
+            # could give the resident a second copy, so a person checks and resends if needed.
+            letter.status = "uncertain"
+            reason = (
+                f"{letter.kind} to {letter.recipient}: the worker stopped while the mail server "
+                "was receiving it; it may or may not have been delivered. Check before resending."
+            )
+            session.add(Quarantine(letter_id=letter.id, kind="uncertain_delivery", reason=reason))
             audit(
                 session,
                 "system",
-                "letter.reclaimed",
-                "worker stopped while sending",
+                "letter.uncertain",
+                reason,
                 letter_id=letter.id,
+                case_id=letter.case_id,
             )
         due = session.scalars(
             select(Letter.id).where(Letter.status == "pending", Letter.next_attempt_at <= now)

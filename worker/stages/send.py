@@ -53,7 +53,12 @@ def run(app: App, letter_id: int) -> list[tuple[str, int]]:
         claimed = session.execute(
             update(Letter)
             .where(Letter.id == letter_id, Letter.status == "pending")
-            .values(status="sending", claimed_at=now, attempts=Letter.attempts + 1)
+            .values(
+                status="sending",
+                claimed_at=now,
+                claimed_by=app.instance_id,
+                attempts=Letter.attempts + 1,
+            )
         ).rowcount
     if not claimed:
         return []  # sent already, suppressed, or another worker has it
@@ -61,8 +66,17 @@ def run(app: App, letter_id: int) -> list[tuple[str, int]]:
         letter = session.get(Letter, letter_id)
         assert letter is not None
         message = build_message(app, letter)
+
+    def before_data() -> None:
+        # Past this point a crash leaves the letter "transmitting": it may have been delivered,
+        # so the recovery sweep hands it to a person instead of sending it twice.
+        with app.db.session() as session:
+            session.execute(
+                update(Letter).where(Letter.id == letter_id).values(status="transmitting")
+            )
+
     try:
-        sent_id = app.sender.send(message)
+        sent_id = app.sender.send(message, before_data)
     except TransientError as exc:
         with app.db.session() as session:
             letter = session.get(Letter, letter_id)
