@@ -121,14 +121,34 @@ _FORM_FIELD = re.compile(
 )
 
 
+_ANNOUNCEMENT = re.compile(
+    r"^\s*(?:i\s*(?:am|'m)\s+(?:writing|emailing|contacting you)\s+(?:to|in order to)\s+"
+    r"(?:make\s+|raise\s+|log\s+)?(?:a\s+)?(?:formal\s+|official\s+)?complain\w*"
+    r"|i\s+(?:would like|want|wish|need)\s+to\s+(?:make|raise|log|submit|lodge)\s+a\s+"
+    r"(?:formal\s+|official\s+)?complaint"
+    r"|this\s+is\s+a\s+(?:formal\s+|official\s+)?complaint)"
+    r"[^.!?]{0,25}[.!?]?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _issue(subject: str, text: str) -> str:
     form = _FORM_FIELD.search(text)
     if form and form.group(1).strip():
         return _clip(form.group(1))
-    for s in _sentences(text):
+    sentences = _sentences(text)
+    for i, s in enumerate(sentences):
         if _GREETING.match(s) and len(s) < 40:
             continue
+        if _ANNOUNCEMENT.match(s):
+            # "I am writing to complain." says that there is a complaint, not what it is about.
+            continue
         if _ISSUE_WORDS.search(s):
+            # A second sentence about the problem usually completes the picture the
+            # acknowledgement gives back to the resident as our understanding (5.6).
+            following = sentences[i + 1] if i + 1 < len(sentences) else ""
+            if following and _ISSUE_WORDS.search(following) and len(s) + len(following) < 300:
+                return _clip(f"{s} {following}", 320)
             return _clip(s)
     subj = re.sub(r"^\s*(?:(?:re|fw|fwd)\s*:\s*)+", "", subject, flags=re.IGNORECASE).strip()
     if subj and not _GENERIC_SUBJECT.match(subj):
