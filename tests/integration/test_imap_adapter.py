@@ -197,3 +197,17 @@ def test_url_parts_are_decoded() -> None:
     assert parse_imap_url("imap://u:p@h").port == 143
     assert parse_imap_url("imap://u:p@h").folder == "INBOX"
     assert parse_imap_url("imap://u:p@h:1143/?starttls=1").starttls is True
+
+
+def test_mail_appended_while_connected_is_seen_on_the_next_poll(
+    imap_mailbox: ImapServer, box: ImapMailbox
+) -> None:
+    # The poller keeps its connection open between polls; mail delivered by another session in
+    # between must still be found (the server only reports it once asked to sync).
+    imap_mailbox.append(make_raw(1))
+    first = box.fetch_new()
+    assert len(first) == 1
+    box.mark_processed(first[0])
+    imap_mailbox.append(make_raw(2))
+    second = box.fetch_new()
+    assert [item.raw for item in second] == [make_raw(2)]

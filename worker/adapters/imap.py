@@ -243,6 +243,10 @@ class ImapMailbox:
 
     def _fetch_new(self, box: BaseMailBox, limit: int) -> list[RawInbound]:
         assert self._uidvalidity is not None
+        # On a long-lived connection the server only reports mail appended by other sessions
+        # once asked to sync; without this a poller can miss new mail until it reconnects.
+        typ, data = box.client.noop()
+        _check(typ, data, "NOOP")
         typ, data = box.client.uid("SEARCH", "ALL")
         _check(typ, data, "UID SEARCH")
         uids = sorted(int(u) for u in (data[0] or b"").split())[: max(limit, 0)]
