@@ -160,7 +160,7 @@ def cmd_case_show(args: argparse.Namespace) -> int:
 
 def cmd_case_assign(args: argparse.Namespace) -> int:
     service = _staff()
-    result = service.assign(args.ref, args.handler, by=args.by, stage=args.stage)  # type: ignore[attr-defined]
+    result = service.assign(args.ref, args.handler_name, by=args.by, stage=args.stage)  # type: ignore[attr-defined]
     print(json.dumps(result))
     return 0
 
@@ -428,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     case_cmd("show", cmd_case_show, "print the case as JSON")
     cp = case_cmd("assign", cmd_case_assign, "assign a handler to the current stage")
-    cp.add_argument("--handler", required=True)
+    # dest differs from the name: "handler" is where each command keeps its function.
+    cp.add_argument("--handler", dest="handler_name", required=True, metavar="NAME")
     cp.add_argument("--by", default="complaints manager")
     cp.add_argument("--stage", type=int, choices=(1, 2))
     cp = case_cmd("extend", cmd_case_extend, "extend the response date and send the notice")
@@ -574,6 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
