@@ -73,12 +73,14 @@ class _Router:
         self.row = row
         self.letters: list[Letter] = []
         self.received: date = row.received_on or app.clock.today()
+        # Headers are read from the stored bytes: the raw message is the record (5.12).
+        self.parsed = parse_message(row.raw)
 
     # -- decisions -------------------------------------------------------------------------
 
     def route(self) -> None:
         row = self.row
-        parsed = parse_message(row.raw)
+        parsed = self.parsed
         # A reply quoting one of our references threads to its case whatever the model thought
         # of its few words, unless the mail-safety rules say it is automatic (a bounce of our
         # letter carries our reference too, and must never be answered).
@@ -430,8 +432,7 @@ class _Router:
         self.letters.append(letter)
 
     def row_reply_address(self) -> str:
-        parsed = parse_message(self.row.raw)
-        return (parsed.reply_to or parsed.from_addr).lower()
+        return (self.parsed.reply_to or self.parsed.from_addr).lower()
 
 
 def _summary(issue: object, subject: str, text: str) -> str:
