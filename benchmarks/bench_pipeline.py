@@ -108,18 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         letters = len(list(Path(f"{tmp}/outbox").glob("*.eml")))
         pipeline.STAGES.update(original)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"pipeline benchmark ({'quick' if args.quick else 'full'}), {env['COMPLAINTS_DATABASE_URL'].split(':')[0]}"
-    )
+    backend = env["COMPLAINTS_DATABASE_URL"].split(":")[0]
+    print(f"pipeline benchmark ({'quick' if args.quick else 'full'}), {backend}")
     print(f"{'messages':<34}{total:>10}")
     print(f"{'letters written':<34}{letters:>10}")
     print(f"{'model load (once per process)':<34}{load_seconds * 1000:>9.0f} ms")
     print(f"{'end-to-end throughput':<34}{total / elapsed:>9.1f} msgs/s")
     for name in ("receive", "parse", "triage", "route", "send"):
         if counts[name]:
-            print(
-                f"{'  ' + name + ' (mean per item)':<34}{spent[name] / counts[name] * 1000:>9.2f} ms"
-            )
+            mean_ms = spent[name] / counts[name] * 1000
+            print(f"{'  ' + name + ' (mean per item)':<34}{mean_ms:>9.2f} ms")
     print(f"{'peak RSS':<34}{peak_mib:>9.1f} MiB")
     return 0
 
