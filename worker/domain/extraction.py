@@ -84,8 +84,11 @@ def _body_without_sign_off(body: str) -> str:
 
 
 def _sentences(text: str) -> list[str]:
+    # Mail clients wrap lines at about 72 characters: a single line break inside a paragraph is
+    # not the end of a sentence, a blank line is.
+    unwrapped = re.sub(r"(?<=\S)[ \t]*\n(?![ \t]*\n)[ \t]*(?=\S)", " ", text)
     out = []
-    for s in _SENTENCE.findall(text):
+    for s in _SENTENCE.findall(unwrapped):
         s = " ".join(s.split())
         if len(s) > 3:
             out.append(s)
