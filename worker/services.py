@@ -297,16 +297,24 @@ class StaffService:
                 save_state(session, case, state)
                 record_transition(session, case, event)
                 kind = "refusal"
-                try:
-                    context = letters.refusal(
-                        self.app.landlord,
-                        recipient,
-                        ref=ref,
-                        received=state.stage1.received,
-                        reason_code=code,
-                        reasons_text=reason,
-                        where_instead=where_instead,
+                if code == "survey_feedback":
+                    # Survey feedback is not refused as a complaint: the reply tells the
+                    # resident how to make one if they want to (1.6).
+                    kind = "survey_reply"
+                    context = letters.survey_reply(
+                        self.app.landlord, recipient, ref=ref, received=state.stage1.received
                     )
+                try:
+                    if kind == "refusal":
+                        context = letters.refusal(
+                            self.app.landlord,
+                            recipient,
+                            ref=ref,
+                            received=state.stage1.received,
+                            reason_code=code,
+                            reasons_text=reason,
+                            where_instead=where_instead,
+                        )
                 except ValueError as exc:
                     raise UserError(str(exc)) from None
             else:

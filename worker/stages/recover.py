@@ -46,10 +46,11 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
         jobs: list[tuple[str, int]] = []
         for row in stuck:
             if row.attempts >= app.settings.max_attempts:
+                step = NEXT_STAGE[row.status]
                 row.status = "quarantined"
                 row.outcome = "quarantined"
                 reason = (
-                    f"failed {row.attempts} times at the {NEXT_STAGE.get(row.status, '')} step; "
+                    f"failed {row.attempts} times at the {step} step; "
                     f"last error: {row.error or 'the worker stopped while handling it'}"
                 )
                 session.add(

@@ -1,0 +1,187 @@
+"""The pipeline on the embedded defaults (real SQLite file, .eml outbox, in-process jobs):
+triage decisions by a person, the acknowledgement asking for what the resident left out, and a
+message that keeps failing being quarantined instead of looping."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from worker.adapters.clock import FixedClock
+from worker.adapters.db_models import Case, InboundMessage, Letter, Quarantine, ReviewItem
+from worker.bootstrap import App, bootstrap
+from worker.domain.errors import TransitionRefused
+from worker.ports import RawInbound
+from worker.services import StaffService
+from worker.settings import load_settings
+from worker.stages.receive_mail import store
+from worker.stages.recover import sweep
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    settings = load_settings(
+        {
+            "COMPLAINTS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "COMPLAINTS_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "COMPLAINTS_MAX_ATTEMPTS": "3",
+        },
+        cwd=tmp_path,
+    )
+    return bootstrap(settings, clock=FixedClock(datetime(2026, 11, 10, 10, 0, tzinfo=UTC)))
+
+
+_uid = iter(range(1, 10_000))
+
+
+def deliver(app: App, subject: str, body: str, sender: str = "kim.lowe@example.org") -> int:
+    msg = EmailMessage()
+    msg["From"] = f"Kim Lowe <{sender}>"
+    msg["To"] = "complaints@thrivehomes.org.uk"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+    msg["Message-ID"] = make_msgid(domain="example.org")
+    msg.set_content(body)
+    inbound_id, fresh = store(app, RawInbound("test", 1, next(_uid), bytes(msg)))
+    assert fresh
+    app.jobs.enqueue("parse", inbound_id)
+    app.jobs.run_until_idle()  # type: ignore[attr-defined]
+    return inbound_id
+
+
+def letter_text(app: App, letter: Letter) -> str:
+    path = Path(app.settings.outbox_dir)
+    for eml in path.glob("*.eml"):
+        message = email.message_from_bytes(eml.read_bytes(), policy=default)
+        if message["Message-ID"] == letter.message_id:
+            return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    raise AssertionError(f"letter {letter.message_id} not in the outbox")
+
+
+def test_acknowledgement_asks_for_the_details_the_resident_left_out(app: App) -> None:
+    # What and since when are given; no staff names and no outcome sought.
+    deliver(
+        app,
+        "Damp in my bedroom",
+        "I am unhappy that the damp in my bedroom has still not been treated. It has been "
+        "there since March and the wallpaper is peeling off. Nobody has come back to me.",
+    )
+    with app.db.session() as session:
+        letter = session.scalars(select(Letter)).one()
+    assert letter.kind == "stage1_acknowledgement"
+    text = letter_text(app, letter)
+    assert "names of anyone" in text  # staff they dealt with (policy page)
+    assert "What would you like us to do to put things right?" in text  # outcome (5.6)
+    assert "When did the problem start" not in text  # given: "since March"
+
+
+def test_acknowledgement_does_not_ask_for_what_was_given(app: App) -> None:
+    deliver(
+        app,
+        "Complaint about my repair",
+        "I am not happy with how my kitchen leak has been handled since 2 October. I spoke to "
+        "Dave Smith in repairs on 5 October and he promised a plumber who never came. I want the "
+        "leak fixed this week and an apology.",
+    )
+    with app.db.session() as session:
+        letter = session.scalars(select(Letter)).one()
+    text = letter_text(app, letter)
+    assert "We need a little more information" not in text
+
+
+def test_a_person_refuses_a_proposed_exclusion_with_reasons_and_the_refusal_goes(app: App) -> None:
+    deliver(
+        app,
+        "Disrepair claim",
+        "Our solicitors issued a claim against you in the County Court on 3 November 2026, claim "
+        "number K7QZ1234, about the disrepair in my flat.",
+    )
+    with app.db.session() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.status == "pending_triage"
+        assert case.proposed_reason == "legal_proceedings"
+        assert [x.kind for x in session.scalars(select(Letter))] == ["receipt"]
+        ref = case.ref
+    staff = StaffService(app)
+    with pytest.raises(TransitionRefused):
+        staff.decide_triage(ref, decision="refuse", reason="in court", by="system")
+    result = staff.decide_triage(
+        ref,
+        decision="refuse",
+        reason="The matters in your complaint are now before the County Court.",
+        by="Sam Patel",
+    )
+    assert result == {"ref": ref, "decision": "refuse", "status": "refused", "letter": "refusal"}
+    with app.db.session() as session:
+        refusal = session.scalars(select(Letter).where(Letter.kind == "refusal")).one()
+        review = session.scalars(select(ReviewItem)).one()
+    assert review.status == "decided" and review.decided_by == "Sam Patel"
+    text = letter_text(app, refusal)
+    assert "County Court" in text and "0300 111 3000" in text
+
+
+def test_survey_feedback_confirmed_by_a_person_gets_the_how_to_complain_reply(app: App) -> None:
+    deliver(
+        app,
+        "Re: How did we do?",
+        "7 out of 10. The plumber was fine but arrived late.\n\n> How did we do? Please reply "
+        "with a score from 1 to 10 for your recent repair.",
+    )
+    with app.db.session() as session:
+        ref = session.scalars(select(Case.ref)).one()
+    StaffService(app).decide_triage(
+        ref,
+        decision="refuse",
+        exclusion="survey_feedback",
+        reason="This is feedback on a survey, not a complaint.",
+        by="Sam Patel",
+    )
+    with app.db.session() as session:
+        kinds = [x.kind for x in session.scalars(select(Letter).order_by(Letter.id))]
+    assert kinds[-1] == "survey_reply"
+
+
+def test_a_person_accepts_an_item_and_the_acknowledgement_goes(app: App) -> None:
+    deliver(
+        app,
+        "Old issue",
+        "Back in 2023 your contractor damaged my fence and I reported it then. Nothing was ever "
+        "done and I am fed up with being ignored.",
+    )
+    with app.db.session() as session:
+        case = session.scalars(select(Case)).one()
+        ref = case.ref
+    assert case.status == "pending_triage"  # older than 12 months: a person decides (2.3)
+    StaffService(app).decide_triage(
+        ref, decision="accept", reason="Accepted with discretion (2.3): ongoing impact.", by="Jo"
+    )
+    shown = StaffService(app).show(ref)
+    assert shown["status"] == "stage1_acknowledged"
+    assert [x["kind"] for x in shown["letters"]] == ["receipt", "stage1_acknowledgement"]
+
+
+class Exploding:
+    def triage(self, *args: object, **kwargs: object) -> object:
+        raise RuntimeError("model crashed")
+
+
+def test_a_message_that_keeps_failing_is_quarantined_not_retried_forever(app: App) -> None:
+    app.__dict__["triager"] = Exploding()
+    inbound_id = deliver(app, "Anything", "My window will not close and it is freezing.")
+    for _ in range(5):
+        sweep(app, older_than=timedelta(0))
+        app.jobs.run_until_idle()  # type: ignore[attr-defined]
+    with app.db.session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None and row.status == "quarantined"
+        quarantine = session.scalars(select(Quarantine)).one()
+    assert quarantine.kind == "poison"
+    assert "model crashed" in quarantine.reason and "triage step" in quarantine.reason
+    assert quarantine.raw is not None  # the raw message is kept for staff
