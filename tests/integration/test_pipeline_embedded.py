@@ -185,3 +185,27 @@ def test_a_message_that_keeps_failing_is_quarantined_not_retried_forever(app: Ap
     assert quarantine.kind == "poison"
     assert "model crashed" in quarantine.reason and "triage step" in quarantine.reason
     assert quarantine.raw is not None  # the raw message is kept for staff
+
+
+def test_automatic_letters_to_one_sender_stop_at_the_daily_cap(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "COMPLAINTS_DATABASE_URL": f"sqlite:///{tmp_path / 'cap.db'}",
+            "COMPLAINTS_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "COMPLAINTS_SENDER_DAILY_CAP": "2",
+        },
+        cwd=tmp_path,
+    )
+    app = bootstrap(settings, clock=FixedClock(datetime(2026, 11, 10, 10, 0, tzinfo=UTC)))
+    for n in range(3):
+        deliver(
+            app,
+            f"Complaint {n}",
+            f"I am unhappy that repair number {n} to my bathroom was never finished, again.",
+        )
+    with app.db.session() as session:
+        statuses = [x.status for x in session.scalars(select(Letter).order_by(Letter.id))]
+        cases = session.scalars(select(Case)).all()
+    # Every message is still a case (nothing lost); only the letter is held back.
+    assert len(cases) == 3
+    assert statuses == ["sent", "sent", "suppressed"]
