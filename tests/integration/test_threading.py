@@ -51,7 +51,9 @@ def deliver(app: App, raw: bytes) -> int:
     return inbound_id
 
 
-def mail(subject: str, body: str, *, sender: str = RESIDENT, headers: dict[str, str] | None = None) -> bytes:
+def mail(
+    subject: str, body: str, *, sender: str = RESIDENT, headers: dict[str, str] | None = None
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = f"Lee Morgan <{sender}>"
     msg["To"] = "complaints@thrivehomes.org.uk"
