@@ -8,9 +8,13 @@ Order and why (SPEC section 3):
    resident's *new* text (quoted landlord text in forwarded chains is dropped first).
 3. Named rules (``worker.domain.triage_rules``): a claim filed at court and an issue certainly
    older than 12 months propose ``excluded`` whatever the model says; softer exclusion evidence
-   (tribunal, statutory notice, insurance, section 20) proposes it unless the model is sure it is a
-   complaint; complaint signals (dissatisfaction, escalation, a threat of court rather than a filed
-   claim) overrule a model-proposed exclusion when the model has any doubt (Code 1.2, 1.5).
+   (a reply to our survey, tribunal, statutory notice, insurance, section 20) proposes it unless
+   the model is sure it is a complaint; complaint signals (dissatisfaction, escalation, a threat of
+   court rather than a filed claim) overrule a model-proposed exclusion when the model has any
+   doubt (Code 1.2, 1.5). A survey reply that complains beyond its rating (asks to complain,
+   "nobody turned up") is a complaint for a person to check (1.3, 1.6). An explicit wish to
+   complain on anything not labelled complaint sends it to a person (1.3: the choice to complain
+   is the resident's).
 4. Confidence below the threshold chosen at training time for complaint recall sends the item to
    review; when unsure between complaint and something else, the label is ``complaint``.
 
@@ -101,6 +105,10 @@ class TriageInput:
     headers: Mapping[str, str] = field(default_factory=dict)
     content_type: str = ""
     return_path: str | None = None
+    #: The whole body as received, quoted text kept (``ParsedMessage.text``), when ``body`` holds
+    #: only the sender's new words. Rules read it for context (our survey invitation quoted
+    #: beneath a reply); the model never does. Empty: ``body`` is the whole body.
+    full_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,8 +173,41 @@ def decide(
     *,
     threshold: float,
     complaint_floor: float,
+    context: str = "",
 ) -> Decision:
-    """Combine class probabilities (``label`` or ``label/reason``) with the text rules."""
+    """Combine class probabilities (``label`` or ``label/reason``) with the text rules.
+
+    ``text`` is what the model read (subject and the sender's new words); ``context`` is the
+    whole message as received, quoted text kept, which only the survey rule reads.
+    """
+    d = _decide(
+        probs, text, received, threshold=threshold, complaint_floor=complaint_floor,
+        context=context,
+    )  # fmt: skip
+    wish = rules.wish_to_complain(text)
+    if wish is not None and d.label != "complaint" and not _noted(d, wish):
+        why = d.reasons + (
+            f"rule {wish.name}: {wish.why}",
+            "the resident says they want to complain and the choice is theirs (Code 1.3): "
+            f"labelled {d.label} for a person to confirm or log as a complaint",
+        )
+        return Decision(d.label, d.reason, d.confidence, True, why)
+    return d
+
+
+def _noted(d: Decision, hit: rules.RuleHit) -> bool:
+    return any(r.startswith(f"rule {hit.name}:") for r in d.reasons)
+
+
+def _decide(
+    probs: Mapping[str, float],
+    text: str,
+    received: date,
+    *,
+    threshold: float,
+    complaint_floor: float,
+    context: str,
+) -> Decision:
     label_p: dict[str, float] = {}
     for cls, p in probs.items():
         lab, _ = split_class(cls)
@@ -183,6 +224,7 @@ def decide(
 
     proposals = rules.exclusion_proposals(text, received)
     signals = rules.complaint_signals(text)
+    survey = rules.survey_reply(text, context)
     hard = [h for h in proposals if h.name in HARD_EXCLUSIONS]
     soft = [h for h in proposals if h.name not in HARD_EXCLUSIONS]
 
@@ -194,9 +236,20 @@ def decide(
         why += [f"rule {h.name}: {h.why}"] + [f"noted {s.name}: {s.why}" for s in signals]
         return Decision("excluded", h.reason, max(RULE_CONFIDENCE, label_p.get("excluded", 0.0)),
                         True, tuple(why))  # fmt: skip
+    if survey is not None:
+        beyond = rules.complaint_in_survey_reply(text)
+        if beyond is not None:
+            # Survey feedback is not itself a complaint (1.6), but a reply that complains in so
+            # many words beyond the rating is one for a person to check (1.2, 1.3).
+            why.append(f"noted {survey.name}: {survey.why}")
+            why.append(f"rule {beyond.name}: {beyond.why}")
+            why.append("a survey reply that complains beyond its rating: a complaint for review")
+            return Decision("complaint", "", p_complaint, True, tuple(why))
+        soft.insert(0, survey)
     if soft:
         h = soft[0]
-        if p_complaint >= SOFT_RULE_YIELDS_AT or (top == "complaint" and signals):
+        # In a survey reply the rating's own words ("very dissatisfied") are not a signal.
+        if p_complaint >= SOFT_RULE_YIELDS_AT or (top == "complaint" and signals and h != survey):
             why.append(f"exclusion evidence noted for a person ({h.name}): {h.why}")
             return Decision("complaint", "", p_complaint, True, tuple(why))
         why.append(f"rule {h.name}: {h.why}")
@@ -352,6 +405,7 @@ class Triager:
             item.received,
             threshold=self.threshold,
             complaint_floor=self.complaint_floor,
+            context=item.full_text or item.body,
         )
         reasons = d.reasons + tuple(f"flag {r}" for r in flags.reasons)
         needs_review = d.needs_review or d.label == "excluded"

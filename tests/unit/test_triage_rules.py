@@ -7,8 +7,10 @@ from datetime import date
 import pytest
 
 from worker.domain.triage_rules import (
+    complaint_in_survey_reply,
     complaint_signals,
     court_claim_filed,
+    dissatisfied_with_service,
     escalation_requested,
     exclusion_proposals,
     insurance_claim_made,
@@ -19,7 +21,9 @@ from worker.domain.triage_rules import (
     previously_considered_matter,
     section20_consultation,
     statutory_notice_served,
+    survey_reply,
     tribunal_or_external_appeal,
+    wish_to_complain,
 )
 
 RECEIVED = date(2025, 8, 19)
@@ -171,6 +175,139 @@ def test_complaint_signals_find_dissatisfaction_in_plain_and_limited_english() -
     assert complaint_signals("Nobody has come and I'm fed up.")
     assert complaint_signals("I report 1 month ago, engineer never come.")
     assert not complaint_signals("Could someone come and look at my tap please?")
+
+
+def test_nobody_answering_a_neighbours_door_is_not_dissatisfaction_with_us() -> None:
+    # The sample mailbox's first report of a leak: the resident could not raise the neighbour.
+    neighbour = (
+        "Water is dripping through the ceiling in my hallway at 9 Beechwood House, near the "
+        "light. It started this morning. I think it's coming from the flat above (no. 13) but "
+        "nobody answers the door there. I've put a bucket under it."
+    )
+    assert dissatisfied_with_service(neighbour) is None
+    assert complaint_signals(neighbour) == []
+    # ...while nobody answering our phone is (1.2), even in the same message.
+    for ours in (
+        "I've rung the repairs line four times today and nobody answers.",
+        "Nobody answers the phone at your contact centre.",
+        neighbour + " I rang your out-of-hours number twice and nobody answered.",
+    ):
+        hit = dissatisfied_with_service(ours)
+        assert hit is not None and "nobody answer" in hit.why.lower(), ours
+
+
+# --- an explicit wish to complain (1.3) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to make a complaint. My kitchen tap has been dripping since the weekend.",
+        "I wish to complain about the state of the path leading to my front door.",
+        "This is a formal complaint about the communal bins at Elm Court.",
+        "Hi, I'd like to make a formal complaint please.",
+        "Hi I would like to put in a complaint - part of the kitchen ceiling came down.",
+        "I am writing to complain about the gardening contractor.",
+        "Please treat this email as a formal complaint.",
+        "I\u2019d like to complain about my neighbour\u2019s fence that you put up.",
+    ],
+)
+def test_an_explicit_wish_to_complain_is_recognised_with_its_words(text: str) -> None:
+    hit = wish_to_complain(text)
+    assert hit is not None
+    assert hit.name == "wish_to_complain"
+    assert "complain" in hit.why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't want to make a complaint but my kitchen tap has been dripping since Saturday.",
+        "I do not wish to complain, I just need the light in the hall fixing.",
+        "This is not a complaint, just a request for a new key fob.",
+        "I'm not sure whether I want to make a complaint yet, can someone ring me?",
+        "If it isn't fixed by Friday I want to make a complaint.",
+        "Could you tell me how to make a complaint about my neighbour's dog?",
+        "My neighbour says she is going to complain about my music.",
+    ],
+)
+def test_no_wish_to_complain_without_saying_so(text: str) -> None:
+    assert wish_to_complain(text) is None
+
+
+# --- survey replies (1.6) ------------------------------------------------------------------------
+
+SURVEY_QUOTE = (
+    "\n\nOn Thu, 12 Nov 2026 at 10:00, Thrive Homes <feedback@thrivehomes.org.uk> wrote:\n"
+    "> How did we do? Please reply with a score from 1 to 10 for your recent\n"
+    "> repair (job 448812, replace bathroom light fitting, 3 November 2026)."
+)
+
+
+def test_a_reply_quoting_our_survey_is_survey_feedback() -> None:
+    own = "Fine thanks. The electrician tidied up after himself.\n\nPauline"
+    hit = survey_reply("Re: Your repair\n" + own, own + SURVEY_QUOTE)
+    assert hit is not None
+    assert (hit.label, hit.reason) == ("excluded", "survey_feedback")
+    assert "How did we do" in hit.why
+    # Near miss: the same words without the quoted survey are not a survey reply.
+    assert survey_reply("Re: Your repair\n" + own) is None
+
+
+def test_a_score_under_a_survey_subject_is_survey_feedback() -> None:
+    text = (
+        "Re: How did we do? Your repair on 3 November\n8 out of 10.\n\nThe electrician was "
+        "polite. Would have been a 10 if he had come in the morning slot like I was told."
+    )
+    hit = survey_reply(text)
+    assert hit is not None and hit.reason == "survey_feedback"
+    assert "8 out of 10" in hit.why
+    assert survey_reply("Re: How was your recent repair? Reply with a score 1-5\n2") is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Re: Job 448812\n9/10 thanks",
+        "Re: repair\nScore 3. Late.",
+        "Re: visit\nI'd give it 7 out of 10, bit late",
+        "Re: your visit\n4 stars",
+    ],
+)
+def test_a_bare_score_reply_is_survey_feedback(text: str) -> None:
+    hit = survey_reply(text)
+    assert hit is not None and "bare score" in hit.why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # counts and dates are not scores
+        "Boiler\n8 out of 10 times the boiler cuts out when I run a bath. Can someone look?",
+        "Rent\nI paid on 3/10/2026 and it isn't on my account.",
+        # a damp survey is not our satisfaction survey
+        "Mould\nThe damp survey in July said the extractor fan needed replacing. Still waiting.",
+        # a long message that only starts with a score-like line
+        "Re: repair\n9/10 of the flats in this block have had new windows except mine. "
+        + "I have asked for them for years and been told I'm next on the list every time. " * 5,
+    ],
+)
+def test_not_a_survey_reply(text: str) -> None:
+    assert survey_reply(text) is None
+
+
+def test_a_survey_reply_that_complains_beyond_its_rating() -> None:
+    # The rating scale's own words are the rating, which 1.6 says is not a complaint.
+    assert complaint_in_survey_reply("How satisfied were you? 1 - Very dissatisfied") is None
+    assert complaint_in_survey_reply("No I was not happy with the cleaning. 4/10.") is None
+    assert complaint_in_survey_reply("6 out of 10, the man was a bit late.") is None
+    # A wish to complain, a failure in plain words, an escalation: a complaint for a person.
+    wish = complaint_in_survey_reply("2/10. I want to make a formal complaint about the fan.")
+    assert wish is not None and wish.name == "wish_to_complain"
+    failure = complaint_in_survey_reply("1/10. Very dissatisfied. Nobody turned up on Thursday.")
+    assert failure is not None and failure.name == "dissatisfied_with_service"
+    assert "Nobody turned up" in failure.why
+    assert complaint_in_survey_reply("3/10 and please escalate my open complaint.") is not None
 
 
 # --- quoted text ---------------------------------------------------------------------------------

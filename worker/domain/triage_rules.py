@@ -11,13 +11,14 @@ model-proposed exclusion from hiding dissatisfaction with the landlord's service
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
     "RuleHit",
     "RULES",
+    "complaint_in_survey_reply",
     "complaint_signals",
     "court_claim_filed",
     "dissatisfied_with_service",
@@ -32,7 +33,9 @@ __all__ = [
     "previously_considered_matter",
     "section20_consultation",
     "statutory_notice_served",
+    "survey_reply",
     "tribunal_or_external_appeal",
+    "wish_to_complain",
 ]
 
 
@@ -457,17 +460,193 @@ _DISSATISFIED = re.compile(
 )
 
 
+#: "Nobody answers" is about us when it is our phone or inbox; not when it is a neighbour's door.
+_NO_ANSWER = re.compile(r"(?:never|nobody|no one|noone)\s+answer\w*", re.IGNORECASE)
+_SOMEONE_ELSES_DOOR = re.compile(
+    r"\b(?:door|doorbell|intercom|buzzer|neighbou?rs?|next\s+door|upstairs|downstairs"
+    r"|flat\s+(?:above|below|upstairs|downstairs))\b",
+    re.IGNORECASE,
+)
+
+
+def _sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence (or line) around ``text[start:end]``."""
+    left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    rights = [i for c in ".!?\n" if (i := text.find(c, end)) != -1]
+    return text[left : min(rights) if rights else len(text)]
+
+
 def dissatisfied_with_service(text: str) -> RuleHit | None:
-    """Words of dissatisfaction with what the landlord did or failed to do (1.2, 1.5)."""
-    m = _DISSATISFIED.search(text)
-    if not m:
-        return None
+    """Words of dissatisfaction with what the landlord did or failed to do (1.2, 1.5).
+
+    "Nobody answers" counts unless its sentence is about a door or a neighbour ("it's coming
+    from the flat above but nobody answers the door there" is a first repair report, not
+    dissatisfaction with us).
+    """
+    for phrase in _dissatisfaction(text):
+        return _dissatisfied_hit(phrase)
+    return None
+
+
+def _dissatisfaction(text: str) -> Iterator[str]:
+    for m in _DISSATISFIED.finditer(text):
+        if _NO_ANSWER.fullmatch(m.group(0)) and _SOMEONE_ELSES_DOOR.search(
+            _sentence_at(text, m.start(), m.end())
+        ):
+            continue
+        yield m.group(0).strip()
+
+
+def _dissatisfied_hit(phrase: str) -> RuleHit:
     return RuleHit(
         "dissatisfied_with_service",
         "complaint",
         "",
-        f"expresses dissatisfaction with the service: '{m.group(0).strip()}'",
+        f"expresses dissatisfaction with the service: '{phrase}'",
     )
+
+
+# --- an explicit wish to complain (1.3, 1.4) -----------------------------------------------------
+
+_WISH = re.compile(
+    r"\b(?:i\s+(?:do\s+|really\s+|definitely\s+|now\s+)?(?:want|wish|need|would\s+like)"
+    r"|i\s*['’]d\s+(?:really\s+)?like)\s+to\s+(?:complain\b|(?:make|raise|lodge|log|file|submit"
+    r"|put\s+in|register|open)\s+(?:a|an|my)\s+(?:formal\s+|official\s+|proper\s+)?complaint)"
+    r"|\bi\s*(?:am|['’]m)\s+(?:writing\s+to\s+(?:complain\b|make\s+a\s+(?:formal\s+|official\s+)?"
+    r"complaint)|(?:now\s+)?(?:making|raising|lodging|submitting)\s+a\s+(?:formal\s+|official\s+)?"
+    r"complaint)"
+    r"|\bthis\s+is\s+(?:a|my)\s+(?:formal\s+|official\s+)?complaint"
+    r"|\bplease\s+(?:treat|log|record|register|take|accept)\s+(?:it|(?:this|my)(?:\s+(?:e-?mail"
+    r"|message|letter))?)\s+as\s+(?:a|my)\s+(?:formal\s+|official\s+)?complaint",
+    re.IGNORECASE,
+)
+#: A hedge or negation earlier in the same sentence ("I'm not sure whether I want to make a
+#: complaint", "if nothing happens I want to complain") means no wish has been expressed yet.
+_HEDGE = re.compile(
+    r"\b(?:if|whether|unless|not|never|no\s+need|before|don['’]?t|do\s+not|didn['’]?t)\b|n['’]t\b",
+    re.IGNORECASE,
+)
+
+
+def wish_to_complain(text: str) -> RuleHit | None:
+    """The resident says in so many words that they want to complain (Code 1.3).
+
+    Not a complaint signal: a first request in which the resident uses the word complaint is
+    still a service request (1.4). But the Code gives residents the choice to complain, so such
+    an item goes to a person rather than through unseen. "I don't want to make a complaint but..."
+    and "if it isn't fixed I will complain" are not a wish to complain.
+    """
+    for m in _WISH.finditer(text):
+        left = max(text.rfind(c, 0, m.start()) for c in ".!?\n") + 1
+        if _HEDGE.search(text[left : m.start()]):
+            continue
+        return RuleHit(
+            "wish_to_complain",
+            "complaint",
+            "",
+            f"says they want to complain: '{' '.join(m.group(0).split())}'",
+        )
+    return None
+
+
+# --- survey replies (1.6) ----------------------------------------------------------------------
+
+#: Our survey invitations, as quoted beneath a reply or echoed in its subject line.
+_SURVEY_INVITE = re.compile(
+    r"\b(?:how\s+did\s+we\s+do|tell\s+us\s+how\s+we\s+did"
+    r"|how\s+was\s+your\s+(?:recent\s+)?(?:repair|visit|appointment)"
+    r"|(?:satisfaction|feedback|customer|post-visit|tenant|resident|text|star)\s+survey"
+    r"|(?:reply|respond|answer)\s+with\s+a\s+(?:score|number|rating|mark)"
+    r"|(?:score|rate)\s+(?:us|it|your\s+(?:recent\s+)?\w+)\s+(?:from|on\s+a\s+scale|out\s+of)"
+    r"|on\s+a\s+scale\s+of\s+(?:0|1|one|zero)\s+to\s+(?:5|10|five|ten)"
+    r"|how\s+satisfied\s+(?:are|were)\s+you"
+    r"|how\s+likely\s+(?:are\s+you|is\s+it\s+that\s+you)\s+(?:to|would)\s+recommend"
+    r"|(?:in\s+answer|replying)\s+to\s+your\s+(?:\w+\s+)?survey)\b",
+    re.IGNORECASE,
+)
+#: A line opening with a score given as an answer: "8 out of 10", "8/10", "3 stars", "Score 5",
+#: "Rating: 4", "I'd give it 7 out of 10".
+_SCORE = re.compile(
+    r"(?:i\s*(?:['’]d|would)?\s+(?:give|rate|score)\s+(?:it|you|us|them|him|her|the\s+\w+)\s+"
+    r"(?:an?\s+)?)?"
+    r"(?:(?:score[ds]?|rating|rated?)\s*[:=-]?\s*(?:an?\s+)?(?:10|[0-9])\b(?![/\d.,-]\d)"
+    r"|(?:10|[0-9])\s*(?:/\s*|out\s+of\s+)(?:10|ten|5|five)\b(?![/\d])"
+    r"|(?:[0-5]|one|two|three|four|five)\s+stars?\b)"
+    # "8 out of 10 times the boiler fails" is a count, not a score.
+    r"(?!\s+(?:times?|days?|nights?|weeks?|months?|visits?|people|residents|tenants|of)\b)",
+    re.IGNORECASE,
+)
+_BARE_NUMBER = re.compile(r"(?:10|[0-9])\s*[.!]?")
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv)\s*:", re.IGNORECASE)
+#: A reply opening with a score and saying little else is a survey answer even without context.
+BARE_SCORE_MAX_WORDS = 60
+
+
+def survey_reply(text: str, context: str = "") -> RuleHit | None:
+    """An answer to one of our surveys (Code 1.6: survey feedback is not itself a complaint).
+
+    ``text`` is what the sender wrote (the subject line first, as the model reads it);
+    ``context`` is the whole message as received, quoted text kept, where our survey invitation
+    may be quoted beneath the reply. Fires when:
+
+    - our survey invitation is quoted in ``context``, or named in a reply's subject line, or
+      named in the text together with a score ("Re: How did we do?" ... "8 out of 10");
+    - or the text opens with a score and says little else (a bare score reply: "9/10 thanks").
+
+    Only a proposal: a survey reply that also expresses dissatisfaction or asks to complain is
+    treated as a complaint for a person to check (``classifiers.triage.decide``).
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    score = next((m for ln in lines[:3] if (m := _SCORE.match(ln)) is not None), None)
+    bare = next((ln for ln in lines[:3] if _BARE_NUMBER.fullmatch(ln)), None)
+    quoted_invite = _SURVEY_INVITE.search(context) if context else None
+    own_invite = _SURVEY_INVITE.search(text)
+    is_reply = bool(lines) and bool(_REPLY_SUBJECT.match(lines[0]))
+    if quoted_invite is not None or (own_invite is not None and (is_reply or score or bare)):
+        invite = quoted_invite or own_invite
+        assert invite is not None
+        answer = f", answering with '{(score.group(0) if score else bare or '').strip()}'"
+        return RuleHit(
+            "survey_reply",
+            "excluded",
+            "survey_feedback",
+            f"replies to our survey ('{' '.join(invite.group(0).split())}')"
+            + (answer if score or bare else ""),
+        )
+    if score is not None and len(text.split()) <= BARE_SCORE_MAX_WORDS:
+        return RuleHit(
+            "survey_reply",
+            "excluded",
+            "survey_feedback",
+            f"a bare score reply: opens with '{score.group(0).strip()}' and says little else",
+        )
+    return None
+
+
+#: The words of a rating scale ("Very dissatisfied", "not happy"): in a survey answer they are
+#: the rating itself, which Code 1.6 says is not a complaint.
+_RATING_WORDS = re.compile(
+    r"(?:(?:very|fairly|quite)\s+)?(?:dis)?satisfied|not\s+(?:happy|satisfied)|unhappy"
+    r"|poor\s+service",
+    re.IGNORECASE,
+)
+
+
+def complaint_in_survey_reply(text: str) -> RuleHit | None:
+    """A survey reply that complains in so many words, beyond the rating (Code 1.3, 1.6).
+
+    A wish to complain, a request to escalate, a threat of legal action, or dissatisfaction in
+    words other than the rating scale's ("nobody turned up", "still not fixed", "ignored").
+    "2 - Very dissatisfied" or "not happy with the cleaning, 4/10" is the rating: survey feedback.
+    """
+    for rule in (wish_to_complain, escalation_requested, legal_action_threatened):
+        hit = rule(text)
+        if hit is not None:
+            return hit
+    for phrase in _dissatisfaction(text):
+        if not _RATING_WORDS.fullmatch(phrase):
+            return _dissatisfied_hit(phrase)
+    return None
 
 
 # --- mail safety ----------------------------------------------------------------------------------
@@ -531,6 +710,8 @@ COMPLAINT_RULES: tuple[TextRule, ...] = (
 )
 RULES: tuple[str, ...] = tuple(r.__name__ for r in EXCLUSION_RULES + COMPLAINT_RULES) + (
     "issue_older_than_12_months",
+    "survey_reply",
+    "wish_to_complain",
     "mail_safety",
 )
 
