@@ -209,3 +209,20 @@ def test_automatic_letters_to_one_sender_stop_at_the_daily_cap(tmp_path: Path) -
     # Every message is still a case (nothing lost); only the letter is held back.
     assert len(cases) == 3
     assert statuses == ["sent", "sent", "suppressed"]
+
+
+def test_a_complaint_with_no_sender_address_is_kept_for_a_person(app: App) -> None:
+    raw = (
+        b"To: complaints@thrivehomes.org.uk\r\nSubject: No heating\r\n"
+        b"Date: Tue, 10 Nov 2026 09:00:00 +0000\r\nMessage-ID: <noaddr@example.org>\r\n\r\n"
+        b"I am very unhappy that my heating has been broken for two weeks and nobody came.\r\n"
+    )
+    inbound_id, _ = store(app, RawInbound("test", 1, next(_uid), raw))
+    app.jobs.enqueue("parse", inbound_id)
+    app.jobs.run_until_idle()  # type: ignore[attr-defined]
+    with app.db.session() as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None and row.status == "done" and row.case_id is not None
+        assert session.scalars(select(Letter)).all() == []
+        review = session.scalars(select(ReviewItem)).one()
+    assert review.proposed_label == "no_reply_address"

@@ -321,8 +321,12 @@ class _Router:
     # -- building blocks -----------------------------------------------------------------------
 
     def resident(self) -> Resident:
-        parsed_name = self.row.from_name
-        return resident_for(self.session, self.row.from_addr, parsed_name)
+        # A message with no usable sender still becomes a record a person can act on; it gets
+        # its own placeholder so unrelated anonymous messages are never merged.
+        address = (
+            self.row.from_addr if "@" in self.row.from_addr else f"unknown-sender-{self.row.id}"
+        )
+        return resident_for(self.session, address, self.row.from_name)
 
     def create_case(self, resident: Resident, pending: bool) -> Case:
         row = self.row
@@ -410,6 +414,18 @@ class _Router:
         )
 
     def letter(self, kind: str, context: dict[str, Any], case: Case | None, **kw: Any) -> None:
+        if "@" not in self.row_reply_address():
+            # Nowhere to write to: a person must reach the resident another way.
+            self.review(case, "no_reply_address", kind)
+            audit(
+                self.session,
+                "system",
+                "letter.not_possible",
+                f"{kind} not sent: the message has no address to reply to",
+                case_id=case.id if case else None,
+                inbound_id=self.row.id,
+            )
+            return
         try:
             letter = queue_letter(
                 self.session,
