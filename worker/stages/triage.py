@@ -42,6 +42,9 @@ def run(app: App, inbound_id: int) -> list[tuple[str, int]]:
             headers=dict(parsed.headers),
             content_type=parsed.content_type,
             return_path=parsed.return_path or None,
+            # The rules look at quoted text too (our survey invitation under a reply); the
+            # model reads only the resident's new words.
+            full_text=parsed.text,
         )
         result = app.triager.triage(
             item,
