@@ -124,6 +124,7 @@ class Restriction(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_resident", "resident_id"), Index("ix_cases_status", "status"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(30))
@@ -155,7 +156,9 @@ class CaseStage(Base):
     """One row per stage; the columns are worker.domain.cases.StageRecord's fields."""
 
     __tablename__ = "case_stages"
-    __table_args__ = (UniqueConstraint("case_id", "stage", name="uq_case_stage"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "stage", name="uq_case_stage"),
+    )  # indexes case_id
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     stage: Mapped[int] = mapped_column(Integer)
@@ -212,6 +215,7 @@ class Correspondence(Base):
     """Every message in and out of a case, in order (5.12)."""
 
     __tablename__ = "correspondence"
+    __table_args__ = (Index("ix_correspondence_case", "case_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
@@ -227,7 +231,14 @@ class Letter(Base):
     that caused it. ``dedupe_key`` makes "the stage 1 acknowledgement of case X" exist once."""
 
     __tablename__ = "letters"
-    __table_args__ = (Index("ix_letters_status", "status"),)
+    __table_args__ = (
+        Index("ix_letters_status", "status"),
+        # Threading looks letters up by Message-ID; the sender cap counts by recipient and day.
+        Index("ix_letters_message_id", "message_id"),
+        Index("ix_letters_recipient_created", "recipient", "created_at"),
+        Index("ix_letters_case", "case_id"),
+        Index("ix_letters_cause", "cause_inbound_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -261,6 +272,7 @@ class ReviewItem(Base):
     """The staff triage queue: unsure items, every proposed exclusion, suspicious automatic mail."""
 
     __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_status", "status"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
