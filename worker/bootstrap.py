@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from worker.adapters.clock import SystemClock
 from worker.adapters.db import Database
+from worker.domain.errors import TransientError, UserError
 from worker.domain.landlord import Landlord
 from worker.domain.working_days import Calendar
 from worker.jobs import InProcessJobs, Jobs
@@ -88,6 +91,30 @@ def _shared_triager() -> Triager:
 
             _triager = Triager.load()
         return _triager
+
+
+@contextmanager
+def existing_database(settings: Settings | None = None) -> Iterator[App]:
+    """For commands that only read (status, reports): the configured database must already be
+    set up, and is never created or migrated as a side effect."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from worker.adapters.db import is_current
+    from worker.settings import redact_url
+
+    app = bootstrap(settings, upgrade=False)
+    url = redact_url(app.db.url)
+    try:
+        if not is_current(app.db.engine):
+            raise UserError(f"the database at {url} is not set up; run `complaints db upgrade`")
+        yield app
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise TransientError(
+            f"cannot read the database at {url}: {first[0] if first else type(exc).__name__}"
+        ) from None
+    finally:
+        app.db.dispose()
 
 
 def calendar_for(landlord: Landlord) -> Calendar:

@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from worker.adapters.clock import london_date
 from worker.domain import reporting as rp
 from worker.domain.errors import UserError
 from worker.domain.working_days import Calendar
-from worker.settings import redact_url
 
 # Plain-English names for the exclusion reasons of SPEC section 3 (8.1b: types refused).
 REFUSAL_NAMES = {
@@ -788,8 +786,7 @@ def mrc_report(facts: Facts, ctx: Context) -> Document:
 
 def main_report(args: argparse.Namespace) -> int:
     """`complaints report KIND [--year YYYY] [--out PATH]`; see the module docstring."""
-    from worker.adapters.db import is_current
-    from worker.bootstrap import bootstrap
+    from worker.bootstrap import existing_database
 
     kind = getattr(args, "kind", None) or "tsm"
     if kind not in ("tsm", "annual", "mrc"):
@@ -803,26 +800,8 @@ def main_report(args: argparse.Namespace) -> int:
     if out is not None and not out.parent.is_dir():
         raise UserError(f"--out: the folder {str(out.parent)!r} does not exist")
 
-    app = bootstrap(upgrade=False)
-    url = redact_url(app.db.url)
-    try:
-        if not is_current(app.db.engine):
-            print(
-                f"complaints: the database at {url} is not set up; run `complaints db upgrade`",
-                file=sys.stderr,
-            )
-            return 2
-        with app.db.session() as session:
-            facts = load_facts(session)
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        print(
-            f"complaints: cannot read the database at {url}: {first[0] if first else exc}",
-            file=sys.stderr,
-        )
-        return 1
-    finally:
-        app.db.dispose()
+    with existing_database() as app, app.db.session() as session:
+        facts = load_facts(session)
 
     today = app.clock.today()
     year = (

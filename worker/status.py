@@ -10,9 +10,6 @@ import json
 import sys
 from typing import Any, TextIO
 
-from worker.domain.errors import ComplaintsError
-from worker.settings import redact_url
-
 
 def _age(seconds: float | None) -> str:
     if seconds is None:
@@ -133,34 +130,11 @@ def render(data: dict[str, Any], out: TextIO) -> None:
 
 
 def print_status(as_json: bool = False) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from worker.adapters.db import is_current
-    from worker.bootstrap import bootstrap
+    from worker.bootstrap import existing_database
     from worker.metrics import collect
 
-    try:
-        app = bootstrap(upgrade=False)
-    except ComplaintsError:
-        raise  # the CLI prints configuration errors as one line
-    url = redact_url(app.db.url)
-    try:
-        if not is_current(app.db.engine):
-            print(
-                f"complaints: the database at {url} is not set up; run `complaints db upgrade`",
-                file=sys.stderr,
-            )
-            return 2
+    with existing_database() as app:
         data = collect(app)
-    except SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        print(
-            f"complaints: cannot read the database at {url}: {first[0] if first else exc}",
-            file=sys.stderr,
-        )
-        return 1
-    finally:
-        app.db.dispose()
     if as_json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:

@@ -40,7 +40,9 @@ def test_status_json_is_the_metrics_dict(env: Path, capsys: pytest.CaptureFixtur
 
 
 def test_status_on_a_database_not_set_up(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert print_status() == 2
+    from worker.cli import main
+
+    assert main(["status"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "complaints db upgrade" in err
