@@ -250,3 +250,23 @@ def test_letter_waits_while_smtp_is_down_and_is_delivered_once_back(services) ->
         status = conn.execute(text("select status, message_id from letters")).one()
     assert status[0] == "sent"
     assert smtp.messages[0].message["Message-ID"] == status[1]
+
+
+def test_two_workers_on_one_mailbox_handle_each_message_once(services) -> None:  # type: ignore[no-untyped-def]
+    total = 10
+    for n in range(total):
+        services["imap"].append(complaint(200 + n))
+    first = services["worker"]
+    second = Worker(services["env"], first.log.with_name("worker2.log"))
+    first.start()
+    second.start()
+    try:
+        services["smtp"].wait_for(total, timeout=120)
+        time.sleep(3)  # anything doubled would arrive now
+    finally:
+        second.stop()
+    engine = services["engine"]
+    assert count(engine, Case) == total
+    assert count(engine, InboundMessage) == total
+    received = sorted(m.rcpt_tos[0] for m in services["smtp"].messages)
+    assert received == sorted(f"resident{200 + n}@example.org" for n in range(total))
