@@ -232,6 +232,14 @@ def cmd_case_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_resolve(args: argparse.Namespace) -> int:
+    result = _staff().resolve_review(  # type: ignore[attr-defined]
+        args.item_id, outcome=args.outcome, reason=args.reason, by=args.by
+    )
+    print(json.dumps(result))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from worker.reports import main_report
 
@@ -456,11 +464,33 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--by", required=True)
     cp.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
     cp = case_cmd("decide", cmd_case_decide, "decide a triage item: accept or refuse with reasons")
-    cp.add_argument("--decision", required=True, choices=("accept", "refuse"))
+    cp.add_argument(
+        "--decision",
+        required=True,
+        choices=("accept", "refuse", "service_request", "not_resident_mail"),
+    )
     cp.add_argument("--reason", required=True)
     cp.add_argument("--exclusion", help="the exclusion reason when refusing")
     cp.add_argument("--where-instead")
     cp.add_argument("--by", required=True)
+
+    p = add("review", lambda a: 0, "review items that are not a decision on a pending case")
+    rv_sub = p.add_subparsers(dest="review_command", metavar="ACTION", parser_class=_Parser)
+    rv_sub.required = True
+    rv = rv_sub.add_parser(
+        "resolve",
+        help="record what a person found or did about a review item",
+        description="record what a person found or did about a review item",
+    )
+    rv.set_defaults(handler=cmd_review_resolve)
+    rv.add_argument("item_id", type=int, metavar="ITEM_ID")
+    rv.add_argument(
+        "--outcome",
+        required=True,
+        choices=("same_resident", "different_person", "done", "open_case", "no_action"),
+    )
+    rv.add_argument("--reason", required=True)
+    rv.add_argument("--by", required=True)
 
     add("watch-deadlines", cmd_watch_deadlines, "raise due-soon and overdue deadline events once")
 

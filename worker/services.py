@@ -16,14 +16,63 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker import letter_facts
-from worker.adapters.db_models import Case, CaseAction, InboundMessage, Letter, ReviewItem
+from worker.adapters.db_models import (
+    Case,
+    CaseAction,
+    Correspondence,
+    InboundMessage,
+    Letter,
+    Quarantine,
+    ReviewItem,
+    ServiceRequest,
+)
 from worker.bootstrap import App, bootstrap
 from worker.domain import cases as machine
 from worker.domain import letters
 from worker.domain.errors import TransitionRefused, UserError
 from worker.pipeline import run_stage
-from worker.records import audit, record_transition, save_state, state_of
+from worker.records import (
+    audit,
+    new_service_request,
+    record_transition,
+    save_state,
+    state_of,
+)
+from worker.stages import route
 from worker.stages.compose import LetterRefused, queue_letter
+
+# What a person may decide on a case waiting in triage (Code 1.4, 2.1, 2.4, 2.5; SPEC section 3).
+TRIAGE_DECISIONS = ("accept", "refuse", "service_request", "not_resident_mail")
+NOT_RESIDENT_REASONS = ("auto_reply", "bounce", "bulk", "spam")
+
+# Review items that are not a decision on a pending case, and what a person may record for each.
+# ``automatic_mail`` is the route stage's "looks automatic but may hold a resident's words"
+# (proposed_label not_resident_mail, no case).
+REVIEW_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "reply_from_new_address": ("same_resident", "different_person"),
+    "reply_after_final": ("done",),
+    "escalation": ("done",),
+    "letter_refused": ("done",),
+    "no_reply_address": ("done",),
+    "automatic_mail": ("open_case", "no_action"),
+}
+OUTCOME_LABELS = {
+    "same_resident": "It is the resident: add the address to their record",
+    "different_person": "It is someone else: do not write to that address about this case",
+    "done": "Dealt with: say what was done",
+    "open_case": "It is a complaint: open a stage 1 case and send the acknowledgement",
+    "no_action": "Nothing for us to do",
+}
+
+
+def review_kind(item: ReviewItem) -> str:
+    """Which of REVIEW_OUTCOMES applies to an open review item, or "" when the item is a
+    decision on a pending case (``decide_triage``)."""
+    if item.proposed_label in REVIEW_OUTCOMES:
+        return item.proposed_label
+    if item.case_id is None and item.proposed_label == "not_resident_mail":
+        return "automatic_mail"
+    return ""
 
 
 class CaseNotFound(UserError):
@@ -266,11 +315,17 @@ class StaffService:
         by: str,
         where_instead: str = "",
         exclusion: str = "",
+        mail_reason: str = "",
     ) -> dict[str, Any]:
-        """A person decides a triage item: accept it as a complaint (2.1), or refuse it with
-        written reasons and the refusal letter (2.4). Never done automatically (2.5)."""
+        """A person decides a triage item: accept it as a complaint (2.1), refuse it with
+        written reasons and the refusal letter (2.4), relabel it as a first service request (1.4),
+        or record it as mail that is not from a resident. Never done automatically (2.5)."""
         if not reason.strip():
             raise UserError("a triage decision needs a written reason")
+        if decision == "service_request":
+            return self._relabel_service_request(ref, reason=reason, by=by)
+        if decision == "not_resident_mail":
+            return self._not_resident_mail(ref, reason=reason, by=by, mail_reason=mail_reason)
         today = self.app.clock.today()
         with self.app.db.session() as session:
             case = self._case(session, ref)
@@ -318,16 +373,11 @@ class StaffService:
                 except ValueError as exc:
                     raise UserError(str(exc)) from None
             else:
-                raise UserError(f"decision must be accept or refuse, got {decision!r}")
+                raise UserError(
+                    f"decision must be one of {', '.join(TRIAGE_DECISIONS)}, got {decision!r}"
+                )
             letter = self._letter(session, case, kind, context, key=f"{ref}:{kind}", actor=by)
-            for item in session.scalars(
-                select(ReviewItem).where(ReviewItem.case_id == case.id, ReviewItem.status == "open")
-            ):
-                item.status = "decided"
-                item.decision = decision
-                item.decision_reason = reason
-                item.decided_by = by
-                item.decided_at = self.app.clock.now()
+            self._decide_items(session, case, decision, reason, by)
             audit(
                 session,
                 by,
@@ -344,6 +394,344 @@ class StaffService:
             }
         self._send(letter)
         return result
+
+    def _relabel_service_request(self, ref: str, *, reason: str, by: str) -> dict[str, Any]:
+        """The item is a first request for a service, not a complaint (1.4): log it as a service
+        request, end the case (withdrawn, with the reason: the resident did not complain) and send
+        the service request acknowledgement, which says how to complain if unhappy (1.3)."""
+        today = self.app.clock.today()
+        with self.app.db.session() as session:
+            case = self._case(session, ref)
+            state = state_of(case)
+            if state.status is not machine.Status.PENDING_TRIAGE:
+                raise UserError(
+                    f"case {case.ref} is {state.status.value}: only a case waiting in triage can "
+                    "be relabelled as a service request"
+                )
+            actor = " ".join(by.split())
+            origin = (
+                session.get(InboundMessage, case.origin_inbound_id)
+                if case.origin_inbound_id
+                else None
+            )
+            if origin is not None and origin.service_request_id is not None:
+                raise UserError(f"the message of case {case.ref} is already a service request")
+            due = self.app.calendar.add_working_days(
+                self.app.calendar.roll_forward(today), route.SERVICE_REQUEST_DAYS
+            )
+            sr = new_service_request(
+                session,
+                case.resident,
+                state.stage1.received,
+                origin_inbound_id=case.origin_inbound_id,
+                subject=case.subject,
+                summary=case.understanding,
+                due_by=due,
+            )
+            why = f"relabelled by a person as a service request {sr.ref} (1.4): {reason.strip()}"
+            state, event = machine.withdraw(state, actor, today, why)
+            save_state(session, case, state)
+            record_transition(session, case, event)
+            if origin is not None:
+                origin.service_request_id = sr.id
+                origin.outcome = "service_request"
+                session.add(
+                    Correspondence(service_request_id=sr.id, inbound_id=origin.id, direction="in")
+                )
+            audit(
+                session,
+                actor,
+                "service_request.opened",
+                f"logged as a service request (1.4) from case {case.ref}: "
+                f"{case.understanding[:200]}",
+                inbound_id=origin.id if origin else None,
+                ref=sr.ref,
+                case_ref=case.ref,
+            )
+            recipient = letter_facts.recipient(case.resident)
+            context = letters.service_request_acknowledgement(
+                self.app.landlord,
+                recipient,
+                ref=sr.ref,
+                received=state.stage1.received,
+                summary=case.understanding or case.subject,
+                next_steps=(
+                    "The right team will look at your request and contact you to arrange what is "
+                    "needed."
+                ),
+                due_by=due,
+            )
+            letter = self._service_request_letter(session, case, sr, context, origin, actor)
+            self._decide_items(session, case, "service_request", reason, actor)
+            audit(
+                session,
+                actor,
+                "triage.service_request",
+                reason.strip(),
+                case_id=case.id,
+                letter_id=letter.id if letter else None,
+                service_request=sr.ref,
+            )
+            result = {
+                "ref": case.ref,
+                "decision": "service_request",
+                "status": state.status.value,
+                "letter": "service_request_acknowledgement" if letter else None,
+                "service_request": sr.ref,
+                "due_by": due.isoformat(),
+            }
+        if letter is not None:
+            self._send(letter)
+        return result
+
+    def _not_resident_mail(
+        self, ref: str, *, reason: str, by: str, mail_reason: str = ""
+    ) -> dict[str, Any]:
+        """The item is not from a resident (auto-reply, bounce, bulk mail, spam): the case ends as
+        withdrawn with the reason and nothing is sent (SPEC sections 3 and 6)."""
+        if mail_reason and mail_reason not in NOT_RESIDENT_REASONS:
+            raise UserError(
+                f"the kind of mail must be one of {', '.join(NOT_RESIDENT_REASONS)}, "
+                f"got {mail_reason!r}"
+            )
+        today = self.app.clock.today()
+        with self.app.db.session() as session:
+            case = self._case(session, ref)
+            state = state_of(case)
+            if state.status is not machine.Status.PENDING_TRIAGE:
+                raise UserError(
+                    f"case {case.ref} is {state.status.value}: only a case waiting in triage can "
+                    "be recorded as not resident mail"
+                )
+            actor = " ".join(by.split())
+            kind = mail_reason or "not from a resident"
+            why = f"not resident mail ({kind}), decided by a person; no letter: {reason.strip()}"
+            state, event = machine.withdraw(state, actor, today, why)
+            save_state(session, case, state)
+            record_transition(session, case, event)
+            origin = (
+                session.get(InboundMessage, case.origin_inbound_id)
+                if case.origin_inbound_id
+                else None
+            )
+            if origin is not None and mail_reason == "spam":
+                already = session.scalar(
+                    select(Quarantine).where(
+                        Quarantine.inbound_id == origin.id, Quarantine.kind == "spam"
+                    )
+                )
+                if already is None:
+                    # Spam is quarantined for sampling review, not deleted (SPEC section 6).
+                    session.add(
+                        Quarantine(
+                            inbound_id=origin.id,
+                            kind="spam",
+                            reason=f"spam, decided by {actor}, kept for sampling",
+                            raw=origin.raw,
+                        )
+                    )
+                origin.outcome = "quarantined"
+            self._decide_items(session, case, "not_resident_mail", reason, actor)
+            audit(
+                session,
+                actor,
+                "triage.not_resident_mail",
+                reason.strip(),
+                case_id=case.id,
+                inbound_id=origin.id if origin else None,
+                mail_reason=mail_reason,
+            )
+            return {
+                "ref": case.ref,
+                "decision": "not_resident_mail",
+                "status": state.status.value,
+                "letter": None,
+            }
+
+    def resolve_review(self, item_id: int, *, outcome: str, reason: str, by: str) -> dict[str, Any]:
+        """Close a review item that is not a decision on a pending case, recording what the
+        person found or did (see REVIEW_OUTCOMES). ``open_case`` runs the route stage's complaint
+        path for the message, as if triage had labelled it a complaint."""
+        actor = " ".join(by.split())
+        if not actor:
+            raise UserError("resolving a review item needs the name of who did it (5.12)")
+        if not reason.strip():
+            raise UserError("resolving a review item needs a reason: what was found or done")
+        with self.app.db.session() as session:
+            item, kind = self._open_review(session, item_id)
+            if outcome not in REVIEW_OUTCOMES[kind]:
+                raise UserError(
+                    f"review item {item_id} ({kind.replace('_', ' ')}) takes outcome "
+                    f"{' or '.join(REVIEW_OUTCOMES[kind])}, got {outcome!r}"
+                )
+            message = session.get(InboundMessage, item.inbound_id)
+            assert message is not None
+            case = session.get(Case, item.case_id) if item.case_id else None
+            resident_email = case.resident.email if case is not None else ""
+            new_address = message.from_addr
+        if outcome == "same_resident":
+            self._add_address(resident_email, new_address, actor)
+        letters_out: list[Letter] = []
+        with self.app.db.session() as session:
+            item, kind = self._open_review(session, item_id)
+            message = session.get(InboundMessage, item.inbound_id)
+            assert message is not None
+            ref = ""
+            still_open = ""
+            if outcome == "open_case":
+                ref, letters_out, still_open = self._open_complaint(session, item, message)
+            elif item.case_id is not None:
+                case = session.get(Case, item.case_id)
+                ref = case.ref if case is not None else ""
+            now = self.app.clock.now()
+            if still_open:
+                # The case is open but its acknowledgement could not be written: the item stays
+                # in the queue as that problem, so a person reaches the resident another way.
+                item.proposed_label = still_open
+                item.proposed_reason = "stage1_acknowledgement"
+            else:
+                item.status = "decided"
+                item.decision = outcome
+                item.decision_reason = reason.strip()
+                item.decided_by = actor
+                item.decided_at = now
+            audit(
+                session,
+                actor,
+                f"review.{outcome}",
+                reason.strip(),
+                case_id=item.case_id,
+                inbound_id=message.id,
+                item=item.id,
+                kind=kind,
+                address=new_address if kind == "reply_from_new_address" else None,
+            )
+            result = {
+                "item": item.id,
+                "kind": kind,
+                "outcome": outcome,
+                "ref": ref or None,
+                "status": item.status,
+                "letters": [letter.kind for letter in letters_out],
+            }
+        for letter in letters_out:
+            self._send(letter)
+        return result
+
+    def _open_review(self, session: Session, item_id: int) -> tuple[ReviewItem, str]:
+        item = session.get(ReviewItem, item_id)
+        if item is None:
+            raise UserError(f"no review item {item_id}")
+        if item.status != "open":
+            raise UserError(
+                f"review item {item_id} was already decided ({item.decision}) by {item.decided_by}"
+            )
+        kind = review_kind(item)
+        if not kind:
+            raise UserError(
+                f"review item {item_id} is a decision on a case waiting in triage: decide it "
+                f"({', '.join(TRIAGE_DECISIONS)})"
+            )
+        return item, kind
+
+    def _add_address(self, email: str, address: str, actor: str) -> None:
+        from worker.residents import ResidentService
+
+        if not email:
+            raise UserError("this item has no case, so no resident to add the address to")
+        if not address or "@" not in address:
+            raise UserError("the message has no sender address to add")
+        shown = ResidentService(self.app).show(email)
+        if address.lower() in [email.lower(), *shown["other_emails"]]:
+            return  # already theirs (a retry after a failure): nothing to add
+        ResidentService(self.app).add_other_email(email, address, by=actor)
+
+    def _open_complaint(
+        self, session: Session, item: ReviewItem, message: InboundMessage
+    ) -> tuple[str, list[Letter], str]:
+        """Run the route stage's complaint path for ``message`` as if triage had said complaint:
+        a stage 1 case, its deadlines and the acknowledgement (the route stage's own code)."""
+        opened = session.scalar(select(Case.ref).where(Case.origin_inbound_id == message.id))
+        if opened is not None or message.service_request_id is not None:
+            raise UserError(f"message {message.id} already opened {opened or 'a service request'}")
+        message.label = "complaint"
+        message.reason = ""
+        message.needs_review = False
+        router = route._Router(self.app, session, message)
+        router.open_complaint()
+        session.flush()
+        case = session.get(Case, message.case_id) if message.case_id else None
+        if case is None:
+            raise UserError(f"no case could be opened for message {message.id}")
+        item.case_id = case.id
+        audit(
+            session,
+            "system",
+            "case.opened_from_review",
+            "a person found a resident's complaint in mail that looked automatic",
+            case_id=case.id,
+            inbound_id=message.id,
+        )
+        still_open = ""
+        if not router.letters:
+            reply_to = router.row_reply_address()
+            still_open = "no_reply_address" if "@" not in reply_to else "letter_refused"
+        return case.ref, [x for x in router.letters if x.status == "pending"], still_open
+
+    def _decide_items(
+        self, session: Session, case: Case, decision: str, reason: str, by: str
+    ) -> None:
+        """Mark the case's open triage items decided; items about something else (a reply from
+        a new address, a letter that could not be written) stay for a person."""
+        for item in session.scalars(
+            select(ReviewItem).where(ReviewItem.case_id == case.id, ReviewItem.status == "open")
+        ):
+            if review_kind(item):
+                continue
+            item.status = "decided"
+            item.decision = decision
+            item.decision_reason = reason
+            item.decided_by = by
+            item.decided_at = self.app.clock.now()
+
+    def _service_request_letter(
+        self,
+        session: Session,
+        case: Case,
+        sr: ServiceRequest,
+        context: dict[str, object],
+        origin: InboundMessage | None,
+        actor: str,
+    ) -> Letter | None:
+        recipient = letter_facts.recipient(case.resident)
+        if "@" not in recipient.email:
+            audit(
+                session,
+                actor,
+                "letter.not_possible",
+                "service_request_acknowledgement not sent: no address to write to; reach the "
+                "resident another way",
+                case_id=case.id,
+                ref=sr.ref,
+            )
+            return None
+        try:
+            return queue_letter(
+                session,
+                self.app,
+                kind="service_request_acknowledgement",
+                context=context,
+                dedupe_key=f"{sr.ref}:service_request_acknowledgement",
+                recipient=recipient.email,
+                recipient_name=recipient.name,
+                service_request=sr,
+                automatic=False,
+                in_reply_to=f"<{origin.message_id}>" if origin and origin.message_id else "",
+                actor=actor,
+                cause_inbound_id=origin.id if origin else None,
+            )
+        except LetterRefused as exc:
+            raise TransitionRefused(str(exc)) from None
 
     def complete_action(
         self, ref: str, action_id: int, *, by: str, on: date | None = None

@@ -145,3 +145,22 @@ def test_resident_sends_the_public_form(chromium: Any, served: Served) -> None:
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     heading = _wait(driver, "h1")
     assert heading.text == "We have received your complaint"
+
+
+def test_handler_relabels_a_triage_item_as_a_service_request(chromium: Any, served: Served) -> None:
+    driver = chromium
+    item = served.seeded.triage_item
+    _sign_in(driver, served.url)
+    driver.get(f"{served.url}/triage")
+    _wait(driver, f"#item-{item}")
+    # The radio is found by its visible label, as a screen reader user would.
+    label = driver.find_element(By.CSS_SELECTOR, f"label[for=decision-{item}-service_request]")
+    assert "service request" in label.text
+    label.click()
+    driver.find_element(By.ID, f"reason-{item}").send_keys("A first request for a repair (1.4).")
+    driver.find_element(By.CSS_SELECTOR, f"#item-{item} form button").click()
+    notice = _wait(driver, ".notice")
+    assert "logged as service request SR-" in notice.text
+    with served.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == served.seeded.triage))
+        assert case is not None and case.status == "withdrawn"

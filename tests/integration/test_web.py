@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from tests.browser.seed import PASSWORD, SECRET, Seeded, directory, make_app, seed
-from worker.adapters.db_models import AuditEvent, Case, InboundMessage, Letter, ReviewItem
+from worker.adapters.db_models import (
+    AuditEvent,
+    Case,
+    InboundMessage,
+    Letter,
+    ReviewItem,
+    ServiceRequest,
+)
 from worker.bootstrap import App
 from worker.domain.errors import ConfigurationError
+from worker.residents import ResidentService
 from worker.web.app import create_app
 from worker.web.auth import hash_password, load_directory, verify_password
 from worker.web.session import Signer
@@ -400,6 +409,281 @@ def test_triage_accept_opens_stage1(console: Console) -> None:
     with console.app.db.session() as s:
         case = s.scalar(select(Case).where(Case.ref == console.seeded.triage))
         assert case is not None and case.status == "stage1_acknowledged"
+
+
+def test_triage_relabels_a_pending_item_as_a_service_request(console: Console) -> None:
+    console.login()
+    item = console.seeded.triage_item
+    response = console.post(
+        f"/triage/{item}",
+        {"decision": "service_request", "reason": "A first request for a repair (1.4)."},
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    notice = console.client.get("/triage").text
+    assert "logged as service request SR-" in notice
+    assert "The triage queue is empty" in notice
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == console.seeded.triage))
+        assert case is not None and case.status == "withdrawn"
+        letter = s.scalars(select(Letter).where(Letter.cause_inbound_id.is_not(None))).one()
+        assert letter.kind == "service_request_acknowledgement"
+        assert s.scalars(select(ServiceRequest)).one().origin_inbound_id == case.origin_inbound_id
+    assert "triage.service_request" in audit_actions(console.app)
+
+
+def test_triage_records_not_resident_mail_without_a_letter(console: Console) -> None:
+    console.login()
+    response = console.post(
+        f"/triage/{console.seeded.triage_item}",
+        {"decision": "not_resident_mail", "mail_reason": "bulk", "reason": "A newsletter."},
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    assert "no letter" in console.client.get("/triage").text
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == console.seeded.triage))
+        assert case is not None and case.status == "withdrawn"
+        assert s.scalars(select(Letter).where(Letter.case_id == case.id)).all() == []
+    assert "triage.not_resident_mail" in audit_actions(console.app)
+
+
+def _review_item(
+    console: Console,
+    label: str,
+    *,
+    case_ref: str | None = None,
+    sender: str = "kim@work.example.com",
+    headers: str = "",
+) -> int:
+    """An inbound message and its review item, as the route stage leaves them."""
+    with console.app.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == case_ref)) if case_ref else None
+        n = (s.scalar(select(func.count(InboundMessage.id))) or 0) + 100
+        text = "I am unhappy that nobody has fixed my boiler; this is a complaint."
+        raw = (
+            f"From: Kim <{sender}>\r\nTo: complaints@thrivehomes.org.uk\r\n{headers}"
+            f"Subject: Out of office\r\nMessage-ID: <rv{n}@example.org>\r\n\r\n{text}\r\n"
+        )
+        row = InboundMessage(
+            source="email",
+            mailbox="seed",
+            uidvalidity=1,
+            uid=n,
+            message_id=f"rv{n}@example.org",
+            dedupe_key=f"mid:rv{n}@example.org",
+            raw=raw.encode(),
+            status="done",
+            from_addr=sender,
+            from_name="Kim",
+            subject="Out of office",
+            text=text,
+            received_on=console.app.clock.today(),
+            label="not_resident_mail" if label == "not_resident_mail" else "complaint",
+            reason="auto_reply" if label == "not_resident_mail" else "",
+            needs_review=label == "not_resident_mail",
+            case_id=case.id if case else None,
+        )
+        s.add(row)
+        s.flush()
+        item = ReviewItem(
+            inbound_id=row.id,
+            case_id=case.id if case else None,
+            proposed_label=label,
+            proposed_reason="auto_reply" if label == "not_resident_mail" else "",
+        )
+        s.add(item)
+        s.flush()
+        return item.id
+
+
+def test_triage_shows_the_right_actions_for_each_review_item(console: Console) -> None:
+    auto = _review_item(console, "not_resident_mail", headers="Auto-Submitted: auto-replied\r\n")
+    reply = _review_item(console, "reply_from_new_address", case_ref=console.seeded.acknowledged)
+    console.login()
+    page = console.client.get("/triage").text
+    pending = console.seeded.triage_item
+    for value in ("accept", "refuse", "service_request", "not_resident_mail"):
+        assert f'id="decision-{pending}-{value}"' in page
+    assert f'id="outcome-{auto}-open_case"' in page and f'id="outcome-{auto}-no_action"' in page
+    assert f'id="outcome-{reply}-same_resident"' in page
+    assert f'id="outcome-{reply}-different_person"' in page
+    assert f'<label for="outcome-{reply}-same_resident">' in page
+    assert f'action="/triage/{reply}/resolve"' in page
+
+
+def test_triage_resolve_needs_a_reason_and_shows_a_refusal_as_one_line(console: Console) -> None:
+    item = _review_item(console, "reply_from_new_address", case_ref=console.seeded.acknowledged)
+    console.login()
+    response = console.post(
+        f"/triage/{item}/resolve", {"outcome": "same_resident", "reason": ""}, page="/triage"
+    )
+    assert response.status_code == 422
+    assert "Write what you found or did" in response.text
+    response = console.post(
+        f"/triage/{item}/resolve", {"outcome": "open_case", "reason": "x"}, page="/triage"
+    )
+    assert response.status_code == 400
+    assert "takes outcome same_resident or different_person" in response.text
+
+
+def test_triage_resolve_adds_the_new_address_to_the_resident(console: Console) -> None:
+    item = _review_item(console, "reply_from_new_address", case_ref=console.seeded.acknowledged)
+    console.login()
+    response = console.post(
+        f"/triage/{item}/resolve",
+        {"outcome": "same_resident", "reason": "Confirmed by phone."},
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    with console.app.db.session() as s:
+        review = s.get(ReviewItem, item)
+        assert review is not None and review.status == "decided"
+        assert review.decided_by == "Hana Handler" and review.decision == "same_resident"
+        case = s.scalar(select(Case).where(Case.ref == console.seeded.acknowledged))
+        assert case is not None and case.resident.other_emails == ["kim@work.example.com"]
+    assert "review.same_resident" in audit_actions(console.app)
+
+
+def test_triage_resolve_opens_a_case_for_automatic_looking_mail(console: Console) -> None:
+    item = _review_item(console, "not_resident_mail", headers="Auto-Submitted: auto-replied\r\n")
+    console.login()
+    response = console.post(
+        f"/triage/{item}/resolve",
+        {"outcome": "open_case", "reason": "A complaint about the boiler is in it."},
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    page = console.client.get("/triage").text
+    assert "the stage 1 acknowledgement has been queued" in page
+    with console.app.db.session() as s:
+        review = s.get(ReviewItem, item)
+        assert review is not None and review.status == "decided" and review.case_id
+        case = s.get(Case, review.case_id)
+        assert case is not None and case.status == "stage1_acknowledged"
+        kinds = [x.kind for x in s.scalars(select(Letter).where(Letter.case_id == case.id))]
+        assert kinds == ["stage1_acknowledgement"]
+
+
+def test_a_case_opened_for_mail_with_no_reply_address_stays_in_the_queue(
+    console: Console,
+) -> None:
+    item = _review_item(console, "not_resident_mail")
+    with console.app.db.session() as s:
+        row = s.get(InboundMessage, s.get(ReviewItem, item).inbound_id)  # type: ignore[union-attr]
+        assert row is not None
+        row.raw = b"Subject: Out of office\r\n\r\nI am unhappy nobody fixed my boiler.\r\n"
+    console.login()
+    response = console.post(
+        f"/triage/{item}/resolve",
+        {"outcome": "open_case", "reason": "It is a complaint."},
+        page="/triage",
+    )
+    assert response.status_code == 303, response.text
+    assert "stays in the queue" in console.client.get("/triage").text
+    with console.app.db.session() as s:
+        review = s.get(ReviewItem, item)
+        assert review is not None and review.status == "open"
+        assert review.proposed_label == "no_reply_address" and review.case_id is not None
+
+
+def test_operations_cannot_resolve_review_items(console: Console) -> None:
+    item = _review_item(console, "not_resident_mail")
+    console.login("ops")
+    response = console.post(
+        f"/triage/{item}/resolve", {"outcome": "no_action", "reason": "x"}, page="/triage"
+    )
+    assert response.status_code == 403
+
+
+# -- the resident's record on the case page -----------------------------------------------------
+
+
+def test_case_page_records_reasonable_adjustments_with_a_review_date(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    page = console.client.get(f"/cases/{ref}").text
+    assert '<label for="adj_review_on">' in page and '<label for="rep_consent">' in page
+    response = console.post(
+        f"/cases/{ref}/adjustments",
+        {"adj_text": "Large print letters", "adj_channel": "post", "adj_review_on": ""},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 422
+    assert "Enter the date the adjustments will be reviewed" in response.text
+    assert "Large print letters" in response.text  # what was typed is kept
+    review_on = (console.app.clock.today() + timedelta(days=90)).isoformat()
+    response = console.post(
+        f"/cases/{ref}/adjustments",
+        {
+            "adj_text": "Large print letters",
+            "adj_large_print": "yes",
+            "adj_channel": "post",
+            "adj_review_on": review_on,
+        },
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 303, response.text
+    shown = ResidentService(console.app).show("resident1@example.org")
+    assert shown["adjustments"] == "Large print letters" and shown["large_print"]
+    assert shown["adjustments_review_on"] == review_on and shown["preferred_channel"] == "post"
+    assert "resident.adjustments_recorded" in audit_actions(console.app)
+    past = console.app.clock.today().isoformat()
+    response = console.post(
+        f"/cases/{ref}/adjustments",
+        {"adj_text": "Large print letters", "adj_review_on": past},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 400
+    assert "adjustments need a review date after today" in response.text
+
+
+def test_case_page_records_a_representative_with_consent(console: Console) -> None:
+    console.login()
+    ref = console.seeded.acknowledged
+    response = console.post(
+        f"/cases/{ref}/representative",
+        {"rep_name": "Pat Advocate", "rep_email": "pat@advice.example.org", "rep_consent": "yes"},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 303, response.text
+    shown = ResidentService(console.app).show("resident1@example.org")
+    assert shown["representative"] == {
+        "name": "Pat Advocate",
+        "email": "pat@advice.example.org",
+        "consent": True,
+    }
+    response = console.post(
+        f"/cases/{ref}/representative",
+        {"rep_name": "Pat", "rep_email": "not an address"},
+        page=f"/cases/{ref}",
+    )
+    assert response.status_code == 400 and "is not an email address" in response.text
+
+
+def test_only_managers_record_restrictions(console: Console) -> None:
+    ref = console.seeded.acknowledged
+    review_on = (console.app.clock.today() + timedelta(days=180)).isoformat()
+    data = {
+        "res_description": "Contact by email to one named officer only",
+        "res_reasons": "Repeated abusive calls to staff on 3, 4 and 5 November.",
+        "res_review_on": review_on,
+    }
+    console.login("hana")
+    assert 'action="/cases/' + ref + '/restriction"' not in console.client.get(f"/cases/{ref}").text
+    response = console.post(f"/cases/{ref}/restriction", data, page=f"/cases/{ref}")
+    assert response.status_code == 403
+    console.login("mo")
+    response = console.post(
+        f"/cases/{ref}/restriction", {**data, "res_reasons": ""}, page=f"/cases/{ref}"
+    )
+    assert response.status_code == 422 and "Enter the reasons for the restriction" in response.text
+    response = console.post(f"/cases/{ref}/restriction", data, page=f"/cases/{ref}")
+    assert response.status_code == 303, response.text
+    page = console.client.get(f"/cases/{ref}").text
+    assert "Repeated abusive calls" in page and "decided by Mo Manager" in page
+    restrictions = ResidentService(console.app).show("resident1@example.org")["restrictions"]
+    assert [r["decided_by"] for r in restrictions] == ["Mo Manager"]
 
 
 # -- public complaint form ------------------------------------------------------------------------

@@ -6,8 +6,11 @@ Routes (server-rendered, work without JavaScript):
 ``/login``, ``/logout``       staff sign-in (accounts: worker/web/auth.py) and sign-out
 ``/cases``                    case list with deadline status and filters
 ``/cases/{ref}``              one case: timeline, and the assign, extend, respond (with letter
-                              preview), escalate and complete-action forms
-``/triage``                   the staff triage queue: accept or refuse with written reasons
+                              preview), escalate and complete-action forms; the resident's
+                              adjustments, representative and (managers) restriction forms
+``/triage``                   the staff triage queue: accept, refuse, relabel as a service
+                              request or as not resident mail, with written reasons; resolve
+                              the other review items (new address, reply after a final answer)
 ``/operations``               queue health for the operations role (the numbers of /metrics)
 ``/complain``                 the public complaint form (no sign-in)
 ``/healthz``                  JSON: database, broker, mailbox reachable (200, or 503)
@@ -125,6 +128,12 @@ class Web:
 
             self._service = StaffService(self.core)
         return self._service
+
+    @property
+    def residents(self) -> Any:
+        from worker.residents import ResidentService
+
+        return ResidentService(self.core)
 
     @property
     def registry(self) -> Any:

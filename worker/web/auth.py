@@ -19,9 +19,9 @@ keep the real file beside the deployment, readable only by the service)::
 Make a hash with ``python -m worker.web.auth`` (asks for the password twice, prints the line).
 
 Roles: ``handler`` works the triage queue and cases (respond, extend within the Code's limit,
-escalate, complete actions); ``manager`` can do all that, assign handlers (6.13) and approve an
-extension beyond the limit (6.4, 6.15); ``operations`` sees the case list, the triage queue and
-the operations page, read-only.
+escalate, complete actions); ``manager`` can do all that, assign handlers (6.13), approve an
+extension beyond the limit (6.4, 6.15) and record restrictions (5.14, 9.4); ``operations`` sees
+the case list, the triage queue and the operations page, read-only.
 
 For a demo or development only, ``COMPLAINTS_WEB_DEV_USER=name:role`` runs without a staff file:
 that one person signs in with no password. Never set it on a server others can reach.
@@ -47,7 +47,7 @@ ROLES = ("handler", "manager", "operations")
 # What each role may do. "act" covers every staff action on a case or triage item.
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     "handler": frozenset({"view", "act"}),
-    "manager": frozenset({"view", "act", "assign", "approve_extension"}),
+    "manager": frozenset({"view", "act", "assign", "approve_extension", "restrict"}),
     "operations": frozenset({"view", "operations"}),
 }
 

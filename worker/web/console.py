@@ -28,6 +28,7 @@ from worker.adapters.db_models import (
     Correspondence,
     InboundMessage,
     Letter,
+    Restriction,
     ReviewItem,
 )
 from worker.domain import cases as machine
@@ -35,6 +36,14 @@ from worker.domain import letters
 from worker.domain.errors import ComplaintsError, MissingLetterElement
 from worker.domain.timescales import at_risk_status
 from worker.records import state_of
+from worker.residents import CHANNELS
+from worker.services import (
+    NOT_RESIDENT_REASONS,
+    OUTCOME_LABELS,
+    REVIEW_OUTCOMES,
+    TRIAGE_DECISIONS,
+    review_kind,
+)
 from worker.web.auth import StaffUser
 
 if TYPE_CHECKING:
@@ -231,6 +240,13 @@ def case_detail(core: App, ref: str) -> dict[str, Any] | None:
                 select(ReviewItem).where(ReviewItem.case_id == case.id, ReviewItem.status == "open")
             )
         )
+        restrictions = list(
+            s.scalars(
+                select(Restriction)
+                .where(Restriction.resident_id == case.resident_id)
+                .order_by(Restriction.id)
+            )
+        )
         timeline: list[dict[str, Any]] = []
         for m in messages:
             timeline.append(
@@ -273,6 +289,7 @@ def case_detail(core: App, ref: str) -> dict[str, Any] | None:
             "timeline": timeline,
             "actions": actions,
             "reviews": reviews,
+            "restrictions": restrictions,
             "today": today,
         }
 
@@ -330,6 +347,7 @@ async def case_page(
             "managers": web(request).directory.names("manager"),
             "when": _when,
             "flag_labels": FLAGS,
+            "channels": CHANNELS,
         },
         status=status,
     )
@@ -647,6 +665,7 @@ def triage_items(core: App) -> list[dict[str, Any]]:
         for item, message in s.execute(query):
             case = s.get(Case, item.case_id) if item.case_id else None
             row = _row(case, today, core.calendar) if case is not None else None
+            kind = review_kind(item)
             items.append(
                 {
                     "item": item,
@@ -654,7 +673,9 @@ def triage_items(core: App) -> list[dict[str, Any]]:
                     "case": case,
                     "row": row,
                     "html": sanitise(message.html) if message.html else None,
-                    "decidable": case is not None and case.status == "pending_triage",
+                    "decidable": not kind and case is not None and case.status == "pending_triage",
+                    "kind": kind,
+                    "outcomes": [(o, OUTCOME_LABELS[o]) for o in REVIEW_OUTCOMES.get(kind, ())],
                 }
             )
     return items
@@ -682,6 +703,7 @@ async def triage_page(
             "values": values or {},
             "error_item": item_id,
             "exclusions": letters.REFUSAL_REASONS,
+            "mail_reasons": NOT_RESIDENT_REASONS,
             "when": _when,
         },
         status=status,
@@ -708,15 +730,18 @@ async def triage_decide(request: Request, user: StaffUser, form: FormData | None
     w = web(request)
     item_id = request.path_params["item_id"]
     values = {
-        name: _text(form, name) for name in ("decision", "reason", "exclusion", "where_instead")
+        name: _text(form, name)
+        for name in ("decision", "reason", "exclusion", "where_instead", "mail_reason")
     }
     errors: dict[str, str] = {}
-    if values["decision"] not in ("accept", "refuse"):
-        errors["decision"] = "Choose accept or refuse"
+    if values["decision"] not in TRIAGE_DECISIONS:
+        errors["decision"] = "Choose accept, refuse, a service request or not resident mail"
     if not values["reason"]:
         errors["reason"] = "Write the reason for your decision (2.1, 2.4)"
     if values["decision"] == "refuse" and values["exclusion"] not in letters.REFUSAL_REASONS:
         errors["exclusion"] = "Choose why the matter is not suitable for the complaints process"
+    if values["mail_reason"] and values["mail_reason"] not in NOT_RESIDENT_REASONS:
+        errors["mail_reason"] = "Choose what kind of mail it is"
     ref = await run_in_threadpool(_item_case_ref, w.core, item_id)
     if ref is None and not errors:
         errors["form"] = "This item has already been decided, or has no case to decide on."
@@ -733,6 +758,9 @@ async def triage_decide(request: Request, user: StaffUser, form: FormData | None
                 by=user.name,
                 where_instead=values["where_instead"] if values["decision"] == "refuse" else "",
                 exclusion=values["exclusion"] if values["decision"] == "refuse" else "",
+                mail_reason=values["mail_reason"]
+                if values["decision"] == "not_resident_mail"
+                else "",
             )
         )
     except ComplaintsError as exc:
@@ -740,9 +768,180 @@ async def triage_decide(request: Request, user: StaffUser, form: FormData | None
             request, user, errors={"form": str(exc)}, values=values, item_id=item_id, status=400
         )
     await run_in_threadpool(w.drain_jobs)
-    verb = "accepted as a stage 1 complaint" if values["decision"] == "accept" else "refused"
-    flash(request, f"{result.get('ref', ref)} {verb}; the {_human_kind(result)} has been queued.")
+    done = {
+        "accept": "accepted as a stage 1 complaint",
+        "refuse": "refused",
+        "service_request": f"logged as service request {result.get('service_request')}",
+        "not_resident_mail": "recorded as not resident mail and closed",
+    }[values["decision"]]
+    sent = f"; the {_human_kind(result)} has been queued" if result.get("letter") else "; no letter"
+    flash(request, f"{result.get('ref', ref)} {done}{sent}.")
     return RedirectResponse("/triage", status_code=303)
+
+
+async def triage_resolve(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    """Resolve a review item that is not a decision on a pending case."""
+    from worker.web.app import flash, web
+
+    assert form is not None
+    w = web(request)
+    item_id = request.path_params["item_id"]
+    values = {name: _text(form, name) for name in ("outcome", "reason")}
+    errors: dict[str, str] = {}
+    if values["outcome"] not in OUTCOME_LABELS:
+        errors["outcome"] = "Choose what you found or did"
+    if not values["reason"]:
+        errors["reason"] = "Write what you found or did"
+    if errors:
+        return await triage_page(
+            request, user, errors=errors, values=values, item_id=item_id, status=422
+        )
+    try:
+        result = await run_in_threadpool(
+            lambda: w.service.resolve_review(
+                item_id, outcome=values["outcome"], reason=values["reason"], by=user.name
+            )
+        )
+    except ComplaintsError as exc:
+        return await triage_page(
+            request, user, errors={"form": str(exc)}, values=values, item_id=item_id, status=400
+        )
+    await run_in_threadpool(w.drain_jobs)
+    from worker.web.app import _human
+
+    message = f"Review item {item_id} resolved: {values['outcome'].replace('_', ' ')}"
+    if result.get("ref"):
+        message += f" ({result['ref']})"
+    if result.get("letters"):
+        sent = ", ".join(_human(k).lower() for k in result["letters"])
+        message += f"; the {sent} has been queued"
+    if result.get("status") == "open":
+        message += "; it stays in the queue: the acknowledgement could not be written"
+    flash(request, message + ".")
+    return RedirectResponse("/triage", status_code=303)
+
+
+# -- the resident: adjustments, representative, restrictions ------------------------------------
+
+
+def _resident_email(core: App, ref: str) -> str | None:
+    with core.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        return case.resident.email if case is not None else None
+
+
+async def _resident_act(
+    request: Request,
+    user: StaffUser,
+    which: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    call: Any,
+    done: str,
+) -> Response:
+    from worker.web.app import web
+
+    w = web(request)
+    email = await run_in_threadpool(_resident_email, w.core, request.path_params["ref"])
+    if email is None:
+        return await case_page(request, user)  # renders the 404 page
+    if errors:
+        return await case_page(request, user, errors=errors, values=values, which=which, status=422)
+    return await _act(request, user, which, values, lambda: call(w.residents, email), done)
+
+
+async def adjustments(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    assert form is not None
+    values: dict[str, Any] = {
+        name: _text(form, name)
+        for name in ("adj_text", "adj_disability", "adj_channel", "adj_review_on")
+    }
+    values["adj_large_print"] = "yes" if form.get("adj_large_print") else ""
+    errors: dict[str, str] = {}
+    if not values["adj_text"] and not values["adj_disability"]:
+        errors["adj_text"] = "Enter the agreed adjustments or the disclosed disability (5.10)"
+    review_on = _date(values["adj_review_on"])
+    if review_on is None:
+        errors["adj_review_on"] = "Enter the date the adjustments will be reviewed (YYYY-MM-DD)"
+    if values["adj_channel"] and values["adj_channel"] not in CHANNELS:
+        errors["adj_channel"] = "Choose email, post or phone"
+    return await _resident_act(
+        request,
+        user,
+        "adjustments",
+        values,
+        errors,
+        lambda residents, email: residents.record_adjustments(
+            email,
+            adjustments=values["adj_text"],
+            disclosed_disability=values["adj_disability"],
+            large_print=bool(values["adj_large_print"]),
+            preferred_channel=values["adj_channel"] or None,
+            review_on=review_on,
+            by=user.name,
+        ),
+        "Reasonable adjustments recorded.",
+    )
+
+
+async def representative(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    assert form is not None
+    values: dict[str, Any] = {name: _text(form, name, 320) for name in ("rep_name", "rep_email")}
+    values["rep_consent"] = "yes" if form.get("rep_consent") else ""
+    errors: dict[str, str] = {}
+    if not values["rep_name"]:
+        errors["rep_name"] = "Enter the representative's name"
+    elif any(ch in values["rep_name"] for ch in "\r\n"):
+        errors["rep_name"] = "The name must be on one line"
+    if not values["rep_email"]:
+        errors["rep_email"] = "Enter the representative's email address"
+    consent = bool(values["rep_consent"])
+    return await _resident_act(
+        request,
+        user,
+        "representative",
+        values,
+        errors,
+        lambda residents, email: residents.set_representative(
+            email,
+            name=values["rep_name"],
+            rep_email=values["rep_email"],
+            consent=consent,
+            by=user.name,
+        ),
+        "Representative recorded"
+        + ("; letters now go to them." if consent else "; letters still go to the resident."),
+    )
+
+
+async def restriction(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    assert form is not None
+    values: dict[str, Any] = {
+        name: _text(form, name) for name in ("res_description", "res_reasons", "res_review_on")
+    }
+    errors: dict[str, str] = {}
+    if not values["res_description"]:
+        errors["res_description"] = "Describe what is restricted (5.15)"
+    if not values["res_reasons"]:
+        errors["res_reasons"] = "Enter the reasons for the restriction (5.14)"
+    review_on = _date(values["res_review_on"])
+    if review_on is None:
+        errors["res_review_on"] = "Enter the date the restriction will be reviewed (YYYY-MM-DD)"
+    return await _resident_act(
+        request,
+        user,
+        "restriction",
+        values,
+        errors,
+        lambda residents, email: residents.record_restriction(
+            email,
+            description=values["res_description"],
+            reasons=values["res_reasons"],
+            review_on=review_on,
+            by=user.name,
+        ),
+        "Restriction recorded with its review date.",
+    )
 
 
 def _human_kind(result: dict[str, Any]) -> str:
@@ -766,4 +965,8 @@ def routes() -> list[Route]:
         ),
         Route("/triage", staff("view")(triage_view)),
         Route("/triage/{item_id:int}", staff("act")(triage_decide), methods=["POST"]),
+        Route("/triage/{item_id:int}/resolve", staff("act")(triage_resolve), methods=["POST"]),
+        Route("/cases/{ref}/adjustments", staff("act")(adjustments), methods=["POST"]),
+        Route("/cases/{ref}/representative", staff("act")(representative), methods=["POST"]),
+        Route("/cases/{ref}/restriction", staff("restrict")(restriction), methods=["POST"]),
     ]
