@@ -71,6 +71,7 @@ OUTBOX_STATUSES = (
     "failed",
     "uncertain",
     "suppressed",
+    "no_address",
 )
 RISKS = ("on_track", "due_soon", "overdue")
 # The dramatiq queues of worker/actors.py (``complaints_<stage>``); others found in Redis are

@@ -90,6 +90,7 @@ def render(data: dict[str, Any], out: TextIO) -> None:
                 "failed",
                 "uncertain",
                 "suppressed",
+                "no_address",
                 "sent",
             )
         ]

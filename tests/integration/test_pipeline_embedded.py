@@ -226,3 +226,20 @@ def test_a_complaint_with_no_sender_address_is_kept_for_a_person(app: App) -> No
         assert session.scalars(select(Letter)).all() == []
         review = session.scalars(select(ReviewItem)).one()
     assert review.proposed_label == "no_reply_address"
+
+
+def test_accepting_an_item_with_no_sender_address_keeps_the_letter_for_staff(app: App) -> None:
+    raw = (
+        b"To: complaints@thrivehomes.org.uk\r\nSubject: Mould\r\n"
+        b"Date: Tue, 10 Nov 2026 09:00:00 +0000\r\nMessage-ID: <noaddr2@example.org>\r\n\r\n"
+        b"Back in 2023 the mould in my flat was never treated and I am still upset about it.\r\n"
+    )
+    inbound_id, _ = store(app, RawInbound("test", 1, next(_uid), raw))
+    app.jobs.enqueue("parse", inbound_id)
+    app.jobs.run_until_idle()  # type: ignore[attr-defined]
+    with app.db.session() as session:
+        case = session.scalars(select(Case)).one()
+    StaffService(app).decide_triage(case.ref, decision="accept", reason="Accepted.", by="Jo")
+    with app.db.session() as session:
+        letters = session.scalars(select(Letter)).all()
+    assert [(x.kind, x.status) for x in letters] == [("stage1_acknowledgement", "no_address")]

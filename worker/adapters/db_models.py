@@ -256,7 +256,8 @@ class Letter(Base):
     html: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(300))
     # pending -> sending -> transmitting -> sent | failed; uncertain (the worker died while the
-    # server was receiving it: a person checks); suppressed (mail safety kept it back)
+    # server was receiving it: a person checks); suppressed (mail safety kept it back);
+    # no_address (nowhere to email it: staff send it another way)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

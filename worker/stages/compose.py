@@ -89,7 +89,11 @@ def queue_letter(
     recipient = safe_header_value(recipient).strip()
     status = "pending"
     why = ""
-    if automatic and not within_sender_cap(
+    if "@" not in recipient:
+        # No email address on file: the letter is kept, and staff send it by post or phone.
+        status = "no_address"
+        why = "no email address for the resident: send this letter another way"
+    elif automatic and not within_sender_cap(
         _sent_today(session, app, recipient), app.settings.sender_daily_cap
     ):
         status = "suppressed"

@@ -397,6 +397,22 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _service_jobs() -> Any:
+    """With Redis configured, a web-form complaint is a dramatiq job for the workers, like mail;
+    without it (embedded mode) the web process runs the jobs itself."""
+    from worker.settings import load_settings
+
+    settings = load_settings()
+    if not settings.service_mode:
+        return None
+    from worker.broker import configure_broker
+
+    configure_broker(settings.redis_url.reveal())
+    from worker import actors
+
+    return actors.DramatiqJobs()
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
     """``complaints web``: serve until interrupted. One-line errors, exit 2, for bad setup."""
     import uvicorn
@@ -408,7 +424,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
 
     try:
         directory = load_directory()
-        core = bootstrap(upgrade=False)
+        core = bootstrap(upgrade=False, jobs=_service_jobs())
         try:
             current = is_current(core.db.engine)
         except SQLAlchemyError as exc:
