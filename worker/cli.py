@@ -368,7 +368,11 @@ def cmd_resident_repeats(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="complaints", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser = _Parser(
+        prog="complaints",
+        description="The complaints intake worker: residents' complaints handled the way the "
+        "Housing Ombudsman's Complaint Handling Code requires.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
