@@ -27,6 +27,16 @@ from worker.stages.recover import sweep
 log = logging.getLogger("complaints.worker")
 
 
+def _outages() -> tuple[type[BaseException], ...]:
+    import redis
+    from sqlalchemy.exc import OperationalError
+
+    return (TransientError, OperationalError, redis.exceptions.ConnectionError)
+
+
+_OUTAGES = _outages()
+
+
 class _Stop:
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -45,6 +55,7 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
     dramatiq_worker = None
     lock_client = None
     if settings.service_mode:
+        _check_redis(settings.redis_url.reveal())
         from worker.broker import configure_broker
 
         broker = configure_broker(settings.redis_url.reveal())
@@ -78,15 +89,12 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
             recompute_all(app, app.calendar, by="system")
     try:
         while not stop.event.is_set():
-            if app.heartbeats is not None:
-                app.heartbeats.beat(app.instance_id)
-            if mailbox is not None:
-                _poll_with_lock(app, mailbox, lock_client, settings.poll_interval)
-            sweep(app)
-            _drain(app)
-            with _singleton(lock_client, "deadline-watcher") as mine:
-                if mine:
-                    watch_deadlines.run(app)
+            try:
+                _one_round(app, mailbox, lock_client, settings.poll_interval)
+            except _OUTAGES as exc:
+                # The database or Redis is away: nothing is lost (mail stays on the server,
+                # letters in the outbox); try again next round.
+                log.warning("round skipped, a service is unreachable: %s", _first_line(exc))
             if once:
                 break
             stop.event.wait(settings.poll_interval)
@@ -99,6 +107,34 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
             dramatiq_worker.stop()
         app.db.dispose()
     return 0
+
+
+def _one_round(app: App, mailbox, lock_client, interval: float) -> None:  # type: ignore[no-untyped-def]
+    if app.heartbeats is not None:
+        app.heartbeats.beat(app.instance_id)
+    if mailbox is not None:
+        _poll_with_lock(app, mailbox, lock_client, interval)
+    sweep(app)
+    _drain(app)
+    with _singleton(lock_client, "deadline-watcher") as mine:
+        if mine:
+            watch_deadlines.run(app)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    from worker.settings import redact_url
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except redis.exceptions.RedisError as exc:
+        raise TransientError(f"Redis at {redact_url(url)} is unreachable: {exc}") from None
 
 
 class RedisHeartbeats:
