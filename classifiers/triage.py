@@ -292,6 +292,11 @@ def _decide(
             return Decision("complaint", "", p_complaint, True, tuple(why))
         return Decision(top, best_reason[top], confidence, True, tuple(why))
     why += [f"noted {s.name}: {s.why}" for s in signals]
+    if top != "complaint" and signals:
+        # The model is sure, but the resident's words say they are unhappy: missing a complaint
+        # is the costly error (Code 1.2, 1.3), so a person looks before anything else happens.
+        why.append("words of dissatisfaction against a confident model: sent to review")
+        return Decision(top, best_reason[top], confidence, True, tuple(why))
     return Decision(top, best_reason[top], confidence, False, tuple(why))
 
 

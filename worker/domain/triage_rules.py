@@ -455,7 +455,8 @@ _DISSATISFIED = re.compile(
     r"|(?:never|nobody|no one|noone)\s+(?:come|came|showed|turned up|answer\w*|call\w* back)"
     r"|(?:you|thrive|your (?:contractor|staff|officer|team))\s+(?:have|has)\s+"
     r"(?:done nothing|failed)"
-    r"|lack of (?:action|communication|response)|missed appointment|waste of time)\b",
+    r"|lack of (?:action|communication|response)|missed appointment|waste of time"
+    r"|ashamed|(?:absolute|complete|total) joke|beyond a joke|had enough|at my wits'? end)\b",
     re.IGNORECASE,
 )
 
