@@ -578,7 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = add("report", cmd_report, "the reports of SPEC section 8")
-    p.add_argument("kind", nargs="?", default="tsm", choices=("tsm", "annual", "mrc"))
+    p.add_argument(
+        "kind", nargs="?", default="tsm", choices=("tsm", "annual", "mrc", "self-assessment")
+    )
     p.add_argument("--year", type=int)
     p.add_argument("--out")
 

@@ -789,8 +789,12 @@ def main_report(args: argparse.Namespace) -> int:
     from worker.bootstrap import existing_database
 
     kind = getattr(args, "kind", None) or "tsm"
+    if kind == "self-assessment":
+        from worker.self_assessment import main_self_assessment
+
+        return main_self_assessment(args)
     if kind not in ("tsm", "annual", "mrc"):
-        raise UserError(f"report must be tsm, annual or mrc, got {kind!r}")
+        raise UserError(f"report must be tsm, annual, mrc or self-assessment, got {kind!r}")
     year_arg = getattr(args, "year", None)
     if year_arg is not None and not 2000 <= year_arg <= 2100:
         raise UserError(
