@@ -367,7 +367,7 @@ def letters_needing(element: str) -> list[str]:
 
 def asking_phrases() -> list[str]:
     """The questions an acknowledgement asks for missing details (5.6), as they appear in text."""
-    return [q.split("{")[0].strip() for q in letters._DETAIL_QUESTIONS.values()]
+    return [q.split("{")[0].strip() for q in letters.DETAIL_QUESTIONS.values()]
 
 
 def acknowledgements_asking(sent: Iterable[SentLetter]) -> tuple[int, int]:

@@ -381,7 +381,7 @@ def _how_to_complain(landlord: Landlord) -> dict[str, str]:
     }
 
 
-_DETAIL_QUESTIONS: dict[str, str] = {
+DETAIL_QUESTIONS: dict[str, str] = {
     "issue": "What exactly are you unhappy about?",
     "started": "When did the problem start?",
     "staff_names": (
@@ -393,7 +393,7 @@ _DETAIL_QUESTIONS: dict[str, str] = {
 
 def _questions(landlord: Landlord, case: CaseFacts) -> list[str]:
     wanted = list(case.missing_details)
-    unknown = [d for d in wanted if d not in _DETAIL_QUESTIONS]
+    unknown = [d for d in wanted if d not in DETAIL_QUESTIONS]
     if unknown:
         raise ValueError(
             f"unknown missing detail(s) {unknown}; expected some of {', '.join(MISSING_DETAILS)}"
@@ -402,7 +402,7 @@ def _questions(landlord: Landlord, case: CaseFacts) -> list[str]:
         wanted.append("outcome_sought")
     # Ask in the order the landlord's policy page does.
     return [
-        _DETAIL_QUESTIONS[d].format(short=landlord.short_name)
+        DETAIL_QUESTIONS[d].format(short=landlord.short_name)
         for d in MISSING_DETAILS
         if d in wanted
     ]
