@@ -176,3 +176,57 @@ def test_dissatisfied_reply_after_stage1_response_becomes_stage2_request(app: Ap
     assert shown["status"] == "stage2_acknowledged"
     assert shown["letters"][-1]["kind"] == "stage2_acknowledgement"
     assert case_count(app) == 1
+
+
+def test_reply_on_another_matter_before_the_response_is_shown_to_a_person(app: App) -> None:
+    ref, _ = opened_case(app)
+    reply = deliver(
+        app,
+        mail(
+            f"Re: Your complaint {ref}",
+            "I am also really unhappy that my rent account shows arrears I do not owe and the "
+            "income officer was rude to me on the phone.",
+        ),
+    )
+    assert case_count(app) == 1  # nothing is split automatically
+    with app.db.session() as session:
+        review = session.scalars(select(ReviewItem).where(ReviewItem.inbound_id == reply)).one()
+    assert review.proposed_label == "possibly_new_issue"
+
+
+def test_reply_on_the_same_matter_is_not_sent_for_review(app: App) -> None:
+    ref, _ = opened_case(app)
+    reply = deliver(
+        app,
+        mail(f"Re: Your complaint {ref}", "The communal door was wedged open again last night."),
+    )
+    with app.db.session() as session:
+        assert session.scalars(select(ReviewItem).where(ReviewItem.inbound_id == reply)).all() == []
+
+
+def test_reply_to_a_service_request_joins_it_instead_of_opening_another(app: App) -> None:
+    deliver(
+        app,
+        mail(
+            "Leaking tap", "Hello, my kitchen tap is dripping. Can someone come and fix it please?"
+        ),
+    )
+    with app.db.session() as session:
+        letter = session.scalars(select(Letter)).one()
+        assert letter.kind == "service_request_acknowledgement"
+    reply = deliver(
+        app,
+        mail(
+            f"Re: {letter.subject}",
+            "Thanks. I am in every morning except Wednesdays.",
+            headers={"In-Reply-To": letter.message_id},
+        ),
+    )
+    with app.db.session() as session:
+        from worker.adapters.db_models import ServiceRequest
+
+        assert session.scalar(select(func.count(ServiceRequest.id))) == 1
+        row = session.get(InboundMessage, reply)
+        assert row is not None and row.outcome == "threaded"
+        assert row.service_request_id is not None
+        assert session.scalar(select(func.count(Letter.id))) == 1

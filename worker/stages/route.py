@@ -25,6 +25,7 @@ from worker.adapters.db_models import (
     Quarantine,
     Resident,
     ReviewItem,
+    ServiceRequest,
 )
 from worker.bootstrap import App
 from worker.domain import cases as machine
@@ -32,6 +33,7 @@ from worker.domain import letters
 from worker.domain.errors import TransitionRefused
 from worker.domain.mail_safety import assess
 from worker.domain.parsing import bounced_message_ids, find_case_refs, parse_message
+from worker.domain.relatedness import seems_related
 from worker.records import (
     audit,
     new_case,
@@ -92,8 +94,15 @@ class _Router:
             own_addresses=self.app.own_addresses,
         ).automatic
         case = None if automatic else self.thread_case()
+        service_request = (
+            None
+            if automatic or case is not None or row.label == "complaint"
+            else self.thread_service_request()
+        )
         if case is not None:
             self.reply_to_case(case)
+        elif service_request is not None:
+            self.reply_to_service_request(service_request)
         elif row.label == "not_resident_mail":
             self.not_resident_mail()
         elif row.label == "complaint" and not row.needs_review:
@@ -119,6 +128,44 @@ class _Router:
             if case is not None:
                 return case
         return None
+
+    def thread_service_request(self) -> ServiceRequest | None:
+        """The service request a reply belongs to. Only for replies that are not complaints: a
+        complaint about how a request is handled is a new case while the request goes on (1.5)."""
+        ids = [i for i in [self.row.in_reply_to, *self.row.references] if i]
+        if ids:
+            wanted = {f"<{i.strip('<>')}>" for i in ids}
+            letter = self.session.scalar(
+                select(Letter).where(
+                    Letter.message_id.in_(wanted), Letter.service_request_id.is_not(None)
+                )
+            )
+            if letter is not None:
+                return self.session.get(ServiceRequest, letter.service_request_id)
+        for ref in find_case_refs(self.row.subject):
+            found = self.session.scalar(select(ServiceRequest).where(ServiceRequest.ref == ref))
+            if found is not None:
+                return found
+        return None
+
+    def reply_to_service_request(self, service_request: ServiceRequest) -> None:
+        self.row.service_request_id = service_request.id
+        self.row.outcome = "threaded"
+        self.session.add(
+            Correspondence(
+                service_request_id=service_request.id,
+                inbound_id=self.row.id,
+                direction="in",
+                kind="reply",
+            )
+        )
+        audit(
+            self.session,
+            "system",
+            "service_request.correspondence",
+            f"reply added to service request {service_request.ref}",
+            inbound_id=self.row.id,
+        )
 
     def open_complaint(self) -> None:
         resident = self.resident()
@@ -231,6 +278,14 @@ class _Router:
             if case.status in BEFORE_RESPONSE
             else "correspondence on the case"
         )
+        if (
+            case.status in BEFORE_RESPONSE
+            and row.label == "complaint"
+            and not seems_related(self.parsed.new_text(), f"{case.subject}\n{case.understanding}")
+        ):
+            # 6.8: an unrelated issue is a new complaint. A person decides; it stays here until.
+            why = "joined the open case, but it shares nothing with it: a person decides (6.8)"
+            self.review(case, "possibly_new_issue", "")
         audit(
             self.session, "system", "case.correspondence", why, case_id=case.id, inbound_id=row.id
         )
