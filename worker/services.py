@@ -55,6 +55,8 @@ REVIEW_OUTCOMES: dict[str, tuple[str, ...]] = {
     "letter_refused": ("done",),
     "no_reply_address": ("done",),
     "automatic_mail": ("open_case", "no_action"),
+    # A reply before the stage 1 response that shares nothing with its case (6.8).
+    "possibly_new_issue": ("same_matter", "open_case"),
 }
 OUTCOME_LABELS = {
     "same_resident": "It is the resident: add the address to their record",
@@ -62,6 +64,7 @@ OUTCOME_LABELS = {
     "done": "Dealt with: say what was done",
     "open_case": "It is a complaint: open a stage 1 case and send the acknowledgement",
     "no_action": "Nothing for us to do",
+    "same_matter": "It is part of the same complaint: it stays on this case",
 }
 
 
@@ -668,7 +671,7 @@ class StaffService:
             session,
             "system",
             "case.opened_from_review",
-            "a person found a resident's complaint in mail that looked automatic",
+            "a person opened a stage 1 case for this message from the triage queue",
             case_id=case.id,
             inbound_id=message.id,
         )

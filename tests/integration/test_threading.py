@@ -230,3 +230,22 @@ def test_reply_to_a_service_request_joins_it_instead_of_opening_another(app: App
         assert row is not None and row.outcome == "threaded"
         assert row.service_request_id is not None
         assert session.scalar(select(func.count(Letter.id))) == 1
+
+
+def test_a_person_can_open_a_new_case_for_an_unrelated_reply(app: App) -> None:
+    ref, _ = opened_case(app)
+    reply = deliver(
+        app,
+        mail(
+            f"Re: Your complaint {ref}",
+            "I am also really unhappy that my rent account shows arrears I do not owe and the "
+            "income officer was rude to me on the phone.",
+        ),
+    )
+    with app.db.session() as session:
+        item_id = session.scalars(select(ReviewItem.id).where(ReviewItem.inbound_id == reply)).one()
+    result = StaffService(app).resolve_review(
+        item_id, outcome="open_case", reason="A new issue about the rent account (6.8).", by="Jo"
+    )
+    assert result["ref"] != ref and result["letters"] == ["stage1_acknowledgement"]
+    assert case_count(app) == 2
