@@ -75,6 +75,10 @@ class MaildirMailbox:
         self.processed_path = self.path / processed_folder
         self.read_only = self._detect_read_only() if read_only is None else read_only
         self.uidvalidity = self._load_uidvalidity()
+        # Read-only: nothing can be moved, so the UIDs handed over and marked processed are
+        # remembered here; otherwise every fetch would return the same first `limit` messages
+        # and any message past them would never be read.
+        self._processed_uids: set[int] = set()
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
@@ -86,6 +90,8 @@ class MaildirMailbox:
         entries = self._entries()
         uids = self._assign_uids(entries)
         # Oldest first: by UID, which follows arrival order for messages seen in one scan.
+        if self.read_only:
+            entries = [e for e in entries if uids[e.unique] not in self._processed_uids]
         ordered = sorted(entries, key=lambda e: uids[e.unique])[: max(limit, 0)]
         result = []
         for entry in ordered:
@@ -100,6 +106,8 @@ class MaildirMailbox:
         if item.mailbox != self.name:
             raise ValueError(f"{item.mailbox} is not from mailbox {self.name}")
         if self.read_only:
+            if item.uidvalidity == self.uidvalidity:
+                self._processed_uids.add(item.uid)
             return
         if item.uidvalidity != self.uidvalidity:
             log.warning("%s: not moving UID %s of an old UIDVALIDITY", self.name, item.uid)
