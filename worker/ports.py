@@ -59,5 +59,7 @@ class MailSender(Protocol):
 
         Raises `worker.domain.errors.TransientError` when worth retrying (connection refused,
         timeouts, SMTP 4xx) and `PermanentError` when not (SMTP 5xx, every recipient refused).
+        Raises `DeliveryUncertain` when the connection failed after ``before_data``: the letter
+        may have been delivered, so it must not be sent again automatically.
         """
         ...

@@ -25,7 +25,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from worker.domain.errors import ConfigurationError, PermanentError, TransientError
+from worker.domain.errors import (
+    ConfigurationError,
+    DeliveryUncertain,
+    PermanentError,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +121,16 @@ class SmtpSender:
         message_id = str(message["Message-ID"])
         s = self.settings
         where = f"SMTP {s.host}:{s.port}"
+        handed_over = False
+
+        def start_data() -> None:
+            nonlocal handed_over
+            if before_data is not None:
+                before_data()
+            handed_over = True
+
         try:
-            errors = _run(self._deliver(message, before_data))
+            errors = _run(self._deliver(message, start_data))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
@@ -134,6 +147,13 @@ class SmtpSender:
                 raise PermanentError(text) from exc
             raise TransientError(text) from exc
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            if handed_over:
+                # The message was (perhaps wholly) sent but no answer came: the server may have
+                # accepted it, so a retry could deliver it twice.
+                raise DeliveryUncertain(
+                    f"{where}: {type(exc).__name__} during DATA: {exc}; it may have been "
+                    "delivered. Check before resending."
+                ) from exc
             # Connection refused or dropped, timeouts, TLS failures, STARTTLS not offered.
             raise TransientError(f"{where}: {type(exc).__name__}: {exc}") from exc
         if errors:

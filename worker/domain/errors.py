@@ -28,6 +28,11 @@ class PermanentError(ComplaintsError):
     """Retrying will not help; the item is quarantined with this reason."""
 
 
+class DeliveryUncertain(ComplaintsError):
+    """The mail server may have taken the letter (the connection failed once DATA had begun):
+    sending it again could give the resident a second copy, so a person checks instead."""
+
+
 class MissingLetterElement(PermanentError):
     """A letter lacks an element the Code requires; it never reaches the outbox."""
 

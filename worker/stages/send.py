@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from worker.adapters.db_models import Letter, Quarantine
 from worker.bootstrap import App
-from worker.domain.errors import PermanentError, TransientError
+from worker.domain.errors import DeliveryUncertain, PermanentError, TransientError
 from worker.domain.mail_safety import outgoing_auto_headers
 from worker.domain.parsing import safe_header_value
 from worker.records import audit
@@ -86,6 +86,25 @@ def run(app: App, letter_id: int) -> list[tuple[str, int]]:
             letter.next_attempt_at = app.clock.now() + backoff(letter.attempts)
             audit(session, "sender", "letter.retry", str(exc), letter_id=letter_id)
         raise
+    except DeliveryUncertain as exc:
+        # It may have been delivered: never sent again automatically; a person checks and
+        # resends if needed (as the recovery sweep does for a worker that died mid-delivery).
+        with app.db.session() as session:
+            letter = session.get(Letter, letter_id)
+            assert letter is not None
+            letter.status = "uncertain"
+            letter.last_error = str(exc)[:1000]
+            reason = f"{letter.kind} to {letter.recipient}: {exc}"[:1000]
+            session.add(Quarantine(letter_id=letter_id, kind="uncertain_delivery", reason=reason))
+            audit(
+                session,
+                "sender",
+                "letter.uncertain",
+                reason,
+                letter_id=letter_id,
+                case_id=letter.case_id,
+            )
+        return []
     except PermanentError as exc:
         with app.db.session() as session:
             letter = session.get(Letter, letter_id)
