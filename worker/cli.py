@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -47,6 +48,23 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _record_id(value: str) -> int:
+    number = _positive_int(value)
+    if number > 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a known number")
+    return number
+
+
+def _pounds(value: str) -> float:
+    try:
+        amount = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in pounds") from None
+    if not math.isfinite(amount) or amount < 0 or amount > 10_000_000:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in pounds")
+    return amount
+
+
 # -- deadlines and working days --------------------------------------------------------------
 
 
@@ -73,14 +91,23 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
             raise UserError("--escalated YYYY-MM-DD is required for --stage 2")
     if args.acknowledged is not None and args.acknowledged < start:
         raise UserError("--acknowledged cannot be before the day the complaint was received")
-    deadlines = stage_deadlines(args.stage, start, calendar, acknowledged=args.acknowledged)
+    try:
+        deadlines = stage_deadlines(args.stage, start, calendar, acknowledged=args.acknowledged)
+    except OverflowError:
+        raise UserError(f"{start.isoformat()} is too far in the future for deadlines") from None
     print(json.dumps(deadlines_as_json(deadlines)))
     return 0
 
 
 def cmd_working_days(args: argparse.Namespace) -> int:
     calendar = _calendar(args)
-    print(calendar.working_days_between(args.from_, args.to))
+    try:
+        count = calendar.working_days_between(args.from_, args.to)
+    except OverflowError:
+        raise UserError(
+            f"{args.from_.isoformat()} to {args.to.isoformat()} is out of range"
+        ) from None
+    print(count)
     return 0
 
 
@@ -455,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--decision", required=True, choices=("upheld", "partly_upheld", "not_upheld"))
     cp.add_argument("--reasons", required=True)
     cp.add_argument("--remedy")
-    cp.add_argument("--remedy-amount", type=float, metavar="POUNDS")
+    cp.add_argument("--remedy-amount", type=_pounds, metavar="POUNDS")
     cp.add_argument("--no-remedy-reason")
     cp.add_argument("--action", type=_action, action="append", metavar="TEXT@YYYY-MM-DD")
     cp.add_argument("--point", action="append", metavar="POINT=DECISION")
@@ -464,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--received", type=_date, metavar="YYYY-MM-DD")
     cp.add_argument("--by", default="staff")
     cp = case_cmd("complete-action", cmd_case_complete_action, "mark an action or remedy done")
-    cp.add_argument("action_id", type=int, metavar="ACTION_ID")
+    cp.add_argument("action_id", type=_record_id, metavar="ACTION_ID")
     cp.add_argument("--by", required=True)
     cp.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
     cp = case_cmd("decide", cmd_case_decide, "decide a triage item: accept or refuse with reasons")
@@ -487,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="record what a person found or did about a review item",
     )
     rv.set_defaults(handler=cmd_review_resolve)
-    rv.add_argument("item_id", type=int, metavar="ITEM_ID")
+    rv.add_argument("item_id", type=_record_id, metavar="ITEM_ID")
     rv.add_argument(
         "--outcome",
         required=True,
@@ -567,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
         "continue or end a restriction",
         email=False,
     )
-    rp.add_argument("restriction_id", type=int, metavar="RESTRICTION_ID")
+    rp.add_argument("restriction_id", type=_record_id, metavar="RESTRICTION_ID")
     rp.add_argument("--outcome", required=True, choices=("continue", "end"))
     rp.add_argument("--reasons", required=True)
     rp.add_argument("--next-review-on", type=_date, metavar="YYYY-MM-DD")

@@ -8,6 +8,7 @@ import mailbox
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,17 @@ from worker.adapters.maildir import MaildirMailbox
 from worker.adapters.smtp import SmtpSender
 from worker.bootstrap import App, bootstrap
 from worker.domain.errors import DeliveryUncertain, TransientError
+from worker.ports import RawInbound
 from worker.settings import load_settings
 from worker.stages import send
+from worker.stages.receive_mail import store
 
 
 def _deliver(root: Path, n: int) -> None:
     path = root / "new" / f"{1700000000 + n}.M{n}P1.testhost"
     path.write_bytes(
-        f"From: r{n}@example.org\nSubject: Repair {n}\nMessage-ID: <m{n}@example.org>\n\nFix it.\n".encode()
+        f"From: r{n}@example.org\nSubject: Repair {n}\nMessage-ID: <m{n}@example.org>\n\n"
+        "Fix it.\n".encode()
     )
     os.utime(path, (1700000000 + n, 1700000000 + n))
 
@@ -163,3 +167,94 @@ def test_an_uncertain_delivery_goes_to_a_person_and_is_never_resent(app: App) ->
             select(Quarantine.kind).where(Quarantine.letter_id == letter_id)
         ).all()
     assert kinds == ["uncertain_delivery"]
+
+
+_cap_uid = iter(range(1, 10_000))
+
+
+def _replay_app(tmp_path: Path) -> App:
+    settings = load_settings(
+        {
+            "COMPLAINTS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "COMPLAINTS_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "COMPLAINTS_SENDER_DAILY_CAP": "2",
+        },
+        cwd=tmp_path,
+    )
+    return bootstrap(
+        settings, clock=FixedClock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC)), replay=True
+    )
+
+
+def _complaint(app: App, day: int, n: int) -> None:
+    msg = email.message.EmailMessage()
+    msg["From"] = "pat@example.org"
+    msg["To"] = "complaints@thrivehomes.org.uk"
+    msg["Subject"] = f"complaint number {n}"
+    msg["Message-ID"] = f"<cap{n}@example.org>"
+    msg["Date"] = format_datetime(datetime(2026, 11, day, 10, 0, tzinfo=UTC))
+    msg.set_content(
+        f"I am unhappy: the repair to my window{n} was never done and nobody called back. "
+        "I want it fixed."
+    )
+    inbound_id, fresh = store(app, RawInbound("test", 1, next(_cap_uid), bytes(msg)))
+    assert fresh
+    app.jobs.enqueue("parse", inbound_id)
+    app.jobs.run_until_idle()  # type: ignore[attr-defined]
+
+
+def test_demo_replay_counts_the_sender_cap_per_day_the_mail_arrived(tmp_path: Path) -> None:
+    # `complaints demo` replays a mailbox: complaints from one resident on different days are
+    # each acknowledged, as a worker running then would have; the cap is per day (SPEC 6).
+    app = _replay_app(tmp_path)
+    for n, day in enumerate((2, 3, 4, 5), start=1):
+        _complaint(app, day, n)
+    with app.db.session() as session:
+        statuses = session.scalars(
+            select(Letter.status).where(Letter.kind == "stage1_acknowledgement")
+        ).all()
+    assert len(statuses) == 4
+    assert "suppressed" not in statuses
+
+
+def test_demo_replay_still_caps_letters_to_one_sender_on_one_day(tmp_path: Path) -> None:
+    app = _replay_app(tmp_path)
+    for n in (11, 12, 13):
+        _complaint(app, 9, n)
+    with app.db.session() as session:
+        statuses = session.scalars(
+            select(Letter.status).where(Letter.kind == "stage1_acknowledgement")
+        ).all()
+    assert sorted(statuses).count("suppressed") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["deadlines", "--stage", "1", "--received", "9999-12-30"], "9999-12-30"),
+        (["deadlines", "--stage", "2", "--escalated", "9999-12-01"], "9999-12-01"),
+        (["working-days", "--from", "9999-12-30", "--to", "9999-12-31"], "9999"),
+        (["case", "complete-action", "CMP-2026-00001", "99999999999999999999", "--by", "Sam"],
+         "99999999999999999999"),
+        (["review", "resolve", "99999999999999999999", "--outcome", "done", "--reason", "x",
+          "--by", "y"], "99999999999999999999"),
+        (["case", "respond", "CMP-2026-00001", "--decision", "upheld", "--reasons", "r",
+          "--remedy", "money", "--remedy-amount", "nan", "--by", "Sam"], "--remedy-amount"),
+        (["case", "respond", "CMP-2026-00001", "--decision", "upheld", "--reasons", "r",
+          "--remedy", "money", "--remedy-amount", "-50", "--by", "Sam"], "--remedy-amount"),
+    ],
+)  # fmt: skip
+def test_out_of_range_input_is_one_line_and_exit_2_not_a_traceback(
+    argv: list[str], names: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from worker.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMPLAINTS_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    monkeypatch.setenv("COMPLAINTS_OUTBOX_DIR", str(tmp_path / "outbox"))
+    with pytest.raises(SystemExit) as exited:
+        raise SystemExit(main(argv))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert names in err

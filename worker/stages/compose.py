@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.adapters.clock import LONDON
-from worker.adapters.db_models import Case, Correspondence, Letter, ServiceRequest
+from worker.adapters.db_models import Case, Correspondence, InboundMessage, Letter, ServiceRequest
 from worker.adapters.templates import render_letter
 from worker.bootstrap import App
 from worker.domain.errors import MissingLetterElement
@@ -32,7 +32,29 @@ class LetterRefused(Exception):
         self.error = error
 
 
-def _sent_today(session: Session, app: App, recipient: str) -> int:
+def _sent_today(
+    session: Session, app: App, recipient: str, cause_inbound_id: int | None = None
+) -> int:
+    if app.replay and cause_inbound_id is not None:
+        # Replaying a mailbox (`complaints demo`): "today" is the day the message arrived, as
+        # for a worker running then; the wall clock would put a whole archive on one day.
+        day = session.scalar(
+            select(InboundMessage.received_on).where(InboundMessage.id == cause_inbound_id)
+        )
+        if day is not None:
+            return (
+                session.scalar(
+                    select(func.count(Letter.id))
+                    .join(InboundMessage, InboundMessage.id == Letter.cause_inbound_id)
+                    .where(
+                        Letter.recipient == recipient,
+                        Letter.automatic.is_(True),
+                        Letter.status != "suppressed",
+                        InboundMessage.received_on == day,
+                    )
+                )
+                or 0
+            )
     today = app.clock.today()
     start = datetime.combine(today, time.min, tzinfo=LONDON).astimezone(UTC)
     return (
@@ -94,7 +116,7 @@ def queue_letter(
         status = "no_address"
         why = "no email address for the resident: send this letter another way"
     elif automatic and not within_sender_cap(
-        _sent_today(session, app, recipient), app.settings.sender_daily_cap
+        _sent_today(session, app, recipient, cause_inbound_id), app.settings.sender_daily_cap
     ):
         status = "suppressed"
         why = (
