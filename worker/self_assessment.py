@@ -338,7 +338,7 @@ def extension_summary(stages: Iterable[rp.StageFacts], stage: int) -> Extensions
         if (
             s.extension_notified is not None
             and s.original_respond_by is not None
-            and s.extension_notified <= s.original_respond_by
+            and s.extension_notified < s.original_respond_by
         ):
             in_time += 1
         else:

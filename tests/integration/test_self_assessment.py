@@ -90,7 +90,7 @@ def test_extension_summary_within_limit_approved_and_late_notice() -> None:
         rp.StageFacts(
             stage=1,
             extension_days=15,
-            extension_notified=D(2026, 6, 15),
+            extension_notified=D(2026, 6, 12),
             good_reason="specialist survey",
             approved_by="Manager",
             **base,

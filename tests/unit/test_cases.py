@@ -378,7 +378,7 @@ def test_extensions_add_up_towards_the_limit() -> None:
     ("on", "allowed"),
     [
         (D(2026, 3, 13), True),
-        (D(2026, 3, 16), True),  # on the original response date, before it passes
+        (D(2026, 3, 16), False),  # on the response date itself: not before it (SPEC section 4)
         (D(2026, 3, 17), False),  # the response is already late
     ],
 )
@@ -387,7 +387,7 @@ def test_extension_must_be_notified_before_the_response_date(on: date, allowed: 
     if allowed:
         assert extend(state, 3, "surveyor", "Alice", on, CAL)[0].stage1.extension_notified == on
     else:
-        with pytest.raises(TransitionRefused, match="after the response date 2026-03-16"):
+        with pytest.raises(TransitionRefused, match="not before the response date 2026-03-16"):
             extend(state, 3, "surveyor", "Alice", on, CAL)
 
 

@@ -179,9 +179,15 @@ def test_proper_extension_moves_the_date() -> None:
     assert t.deadline == D(2026, 6, 29)
 
 
-def test_extension_notified_on_the_original_date_counts() -> None:
-    # The state machine accepts a notice on the day the response is due; so does the report.
-    assert rp.response_timeliness(_extended(extension_notified=D(2026, 6, 15))).within is True
+def test_extension_notified_on_the_original_date_is_ignored() -> None:
+    # SPEC section 4: the notice must come before the original response date; the state machine
+    # refuses one on the day itself, and the report does not count it either.
+    t = rp.response_timeliness(_extended(extension_notified=D(2026, 6, 15)))
+    assert t.extension_counted is False
+
+
+def test_extension_notified_the_day_before_the_original_date_counts() -> None:
+    assert rp.response_timeliness(_extended(extension_notified=D(2026, 6, 12))).within is True
 
 
 def test_extension_notified_after_the_original_date_is_ignored() -> None:
@@ -189,7 +195,7 @@ def test_extension_notified_after_the_original_date_is_ignored() -> None:
     assert t.within is False
     assert t.extension_counted is False
     assert t.deadline == D(2026, 6, 15)
-    assert "after the original response date" in t.why
+    assert "not before the original response date" in t.why
 
 
 def test_extension_never_notified_is_ignored() -> None:

@@ -268,11 +268,13 @@ def extend(
         record.acknowledged, periods.respond_days
     )
     current_due = record.respond_by or original
-    if on > current_due:
+    if on >= current_due:
+        # SPEC section 4: the notice must come BEFORE the date it moves; on the day itself the
+        # response is due, so it is too late to extend it.
         raise TransitionRefused(
-            f"case {state.ref}: the extension notice on {on.isoformat()} is after the response "
-            f"date {current_due.isoformat()} it would move; the resident must be told before the "
-            f"response is due (6.4, 6.15)"
+            f"case {state.ref}: the extension notice on {on.isoformat()} is not before the "
+            f"response date {current_due.isoformat()} it would move; the resident must be told "
+            f"before the response is due (6.4, 6.15)"
         )
     total = record.extension_days + days
     provisions = "6.4/6.5" if record.stage == 1 else "6.15/6.16"

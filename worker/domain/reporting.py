@@ -264,10 +264,11 @@ def _extension_is_proper(stage: StageFacts) -> tuple[bool, str]:
         return False, "no original response date recorded"
     if stage.extension_notified is None:
         return False, "the extension was never notified to the resident"
-    if stage.extension_notified > stage.original_respond_by:
+    if stage.extension_notified >= stage.original_respond_by:
+        # SPEC section 4: the notice must come before the original response date.
         return False, (
-            f"the extension was notified on {stage.extension_notified.isoformat()}, after the "
-            f"original response date {stage.original_respond_by.isoformat()}"
+            f"the extension was notified on {stage.extension_notified.isoformat()}, not before "
+            f"the original response date {stage.original_respond_by.isoformat()}"
         )
     limit = timescale(stage.stage).max_extension_days
     if stage.extension_days > limit and not (
