@@ -53,6 +53,7 @@ REVIEW_OUTCOMES: dict[str, tuple[str, ...]] = {
     "reply_after_final": ("done",),
     "escalation": ("done",),
     "letter_refused": ("done",),
+    "letter_suppressed": ("done",),
     "no_reply_address": ("done",),
     "automatic_mail": ("open_case", "no_action"),
     # A reply before the stage 1 response that shares nothing with its case (6.8).

@@ -209,6 +209,10 @@ def test_automatic_letters_to_one_sender_stop_at_the_daily_cap(tmp_path: Path) -
     # Every message is still a case (nothing lost); only the letter is held back.
     assert len(cases) == 3
     assert statuses == ["sent", "sent", "suppressed"]
+    with app.db.session() as session:
+        held = session.scalars(select(ReviewItem)).all()
+    # ... and a person is asked to reach the resident another way.
+    assert [x.proposed_label for x in held] == ["letter_suppressed"]
 
 
 def test_a_complaint_with_no_sender_address_is_kept_for_a_person(app: App) -> None:

@@ -249,3 +249,32 @@ def test_a_person_can_open_a_new_case_for_an_unrelated_reply(app: App) -> None:
     )
     assert result["ref"] != ref and result["letters"] == ["stage1_acknowledgement"]
     assert case_count(app) == 2
+
+
+def test_acknowledgement_goes_to_the_sender_not_an_unconfirmed_reply_to(app: App) -> None:
+    deliver(
+        app,
+        mail(
+            "Broken communal door",
+            COMPLAINT,
+            headers={"Reply-To": "someone.else@example.net"},
+        ),
+    )
+    with app.db.session() as session:
+        letter = session.scalars(select(Letter)).one()
+    assert letter.recipient == RESIDENT
+
+
+def test_more_information_during_stage_2_is_correspondence_not_a_review(app: App) -> None:
+    ref, _ = opened_case(app)
+    staff = StaffService(app)
+    staff.respond(ref, decision="not_upheld", reasons="Repaired on 20 October.", by="Sam Patel")
+    staff.escalate(ref, by="Kim")
+    reply = deliver(
+        app,
+        mail(f"Re: Your complaint {ref}", "Here are photos of the communal door still broken."),
+    )
+    with app.db.session() as session:
+        assert session.scalars(select(ReviewItem).where(ReviewItem.inbound_id == reply)).all() == []
+        row = session.get(InboundMessage, reply)
+        assert row is not None and row.outcome == "threaded"

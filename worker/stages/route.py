@@ -54,6 +54,11 @@ BEFORE_RESPONSE = {
     machine.Status.STAGE1_OPEN.value,
     machine.Status.STAGE1_ACKNOWLEDGED.value,
 }
+# A stage is being worked on: a reply is more information for it (5.12, 6.8).
+STAGE_OPEN = BEFORE_RESPONSE | {
+    machine.Status.STAGE2_REQUESTED.value,
+    machine.Status.STAGE2_ACKNOWLEDGED.value,
+}
 
 
 def run(app: App, inbound_id: int) -> list[tuple[str, int]]:
@@ -270,16 +275,20 @@ class _Router:
             return
         flags = row.flags or {}
         dissatisfied = row.label == "complaint" or bool(flags.get("escalation_request"))
-        if case.status in ESCALATION_STATUSES and dissatisfied:
+        # A case closed after its stage 1 response can still be escalated (5.11, 6.10).
+        after_stage1 = case.status in ESCALATION_STATUSES or (
+            case.status == machine.Status.CLOSED.value and case.stage == 1
+        )
+        if after_stage1 and dissatisfied:
             self.escalate(case)
             return
         why = (
             "more information on the open complaint (6.8: related points join the open case)"
-            if case.status in BEFORE_RESPONSE
+            if case.status in STAGE_OPEN
             else "correspondence on the case"
         )
         if (
-            case.status in BEFORE_RESPONSE
+            case.status in STAGE_OPEN
             and row.label == "complaint"
             and not seems_related(self.parsed.new_text(), f"{case.subject}\n{case.understanding}")
         ):
@@ -289,8 +298,9 @@ class _Router:
         audit(
             self.session, "system", "case.correspondence", why, case_id=case.id, inbound_id=row.id
         )
-        if case.status not in BEFORE_RESPONSE and case.status not in ESCALATION_STATUSES:
-            # After a final response or a refusal nothing automatic fits: a person reads it.
+        if case.status not in STAGE_OPEN and not after_stage1:
+            # After a final response, a refusal or a withdrawal nothing automatic fits: a person
+            # reads it.
             self.review(case, "reply_after_final", "")
 
     def escalate(self, case: Case) -> None:
@@ -500,10 +510,16 @@ class _Router:
             # The case stands; a person writes the letter the automatic one could not be.
             self.review(case, "letter_refused", kind)
             return
+        if letter.status == "suppressed":
+            # The per-sender cap held it back (a possible mail loop): a person makes sure the
+            # resident hears from us some other way.
+            self.review(case, "letter_suppressed", kind)
         self.letters.append(letter)
 
     def row_reply_address(self) -> str:
-        return (self.parsed.reply_to or self.parsed.from_addr).lower()
+        # Letters go to the sender, never to a Reply-To nobody has confirmed as the resident's:
+        # an acknowledgement repeats the complaint, which is personal information.
+        return self.parsed.from_addr.lower()
 
 
 def _summary(issue: object, subject: str, text: str) -> str:
