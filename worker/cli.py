@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import NoReturn
 
+from sqlalchemy.exc import IntegrityError
+
 from worker.domain.errors import ComplaintsError, ConfigurationError, TransientError, UserError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -638,6 +640,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except IntegrityError:
+        # Two people changed the same case at the same moment; the other change won.
+        print(
+            "complaints: someone else changed this case at the same moment; look at it again",
+            file=sys.stderr,
+        )
+        return 1
     except BrokenPipeError:
         # Output piped into `head` and the like: the reader left; that is not an error.
         sys.stderr.close()

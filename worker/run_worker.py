@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from types import FrameType
 
 from worker.bootstrap import App, bootstrap, make_mailbox
@@ -81,7 +82,7 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
         mailbox.name if mailbox else "(not polling)",
     )
     # Pick up whatever an earlier, killed worker left behind, straight away.
-    sweep(app, older_than=_zero())
+    sweep(app, older_than=timedelta(0))
     _drain(app)
     # A newer holidays package or a closure day added to the profile moves open deadlines.
     with _singleton(lock_client, "calendar") as mine:
@@ -109,12 +110,21 @@ def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
     return 0
 
 
+_SWEEP_EVERY = 15.0  # seconds
+_last_sweep = 0.0
+
+
 def _one_round(app: App, mailbox, lock_client, interval: float) -> None:  # type: ignore[no-untyped-def]
+    global _last_sweep
     if app.heartbeats is not None:
         app.heartbeats.beat(app.instance_id)
     if mailbox is not None:
         _poll_with_lock(app, mailbox, lock_client, interval)
-    sweep(app)
+    if time.monotonic() - _last_sweep >= max(_SWEEP_EVERY, interval):
+        # Jobs are on the queue already; the sweep only catches what a crash or an outage lost,
+        # so it need not run every round.
+        sweep(app, older_than=timedelta(seconds=60))
+        _last_sweep = time.monotonic()
     _drain(app)
     with _singleton(lock_client, "deadline-watcher") as mine:
         if mine:
@@ -167,12 +177,6 @@ def _singleton(lock_client, name: str) -> Iterator[bool]:  # type: ignore[no-unt
                 lock.release()
             except Exception:  # noqa: BLE001 - expired; nothing to release
                 pass
-
-
-def _zero():  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
-    return timedelta(0)
 
 
 def _drain(app: App) -> None:

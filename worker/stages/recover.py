@@ -19,6 +19,7 @@ from worker.records import audit
 NEXT_STAGE = {"stored": "parse", "parsed": "triage", "triaged": "route"}
 STALE_SENDING = timedelta(minutes=5)
 DEAD_GRACE = timedelta(seconds=10)
+REQUEUE_GAP = timedelta(seconds=60)
 
 
 def _claim_abandoned(app: App, letter: Letter, now: datetime) -> bool:
@@ -98,9 +99,13 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
                 case_id=letter.case_id,
             )
         due = session.scalars(
-            select(Letter.id).where(Letter.status == "pending", Letter.next_attempt_at <= now)
+            select(Letter).where(Letter.status == "pending", Letter.next_attempt_at <= now)
         ).all()
-        jobs.extend(("send", letter_id) for letter_id in due)
+        for letter in due:
+            # Not again until this job has had time to run: a long outage or backlog must not
+            # fill the queue with copies of the same job.
+            letter.next_attempt_at = now + REQUEUE_GAP
+            jobs.append(("send", letter.id))
     for stage, item_id in jobs:
         app.jobs.enqueue(stage, item_id)
         queued += 1
