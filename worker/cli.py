@@ -247,6 +247,12 @@ def cmd_case_complete_action(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_case_close(args: argparse.Namespace) -> int:
+    service = _staff()
+    print(json.dumps(service.close(args.ref, by=args.by, why=args.reason or "")))  # type: ignore[attr-defined]
+    return 0
+
+
 def cmd_case_decide(args: argparse.Namespace) -> int:
     service = _staff()
     result = service.decide_triage(  # type: ignore[attr-defined]
@@ -496,6 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("action_id", type=_record_id, metavar="ACTION_ID")
     cp.add_argument("--by", required=True)
     cp.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
+    cp = case_cmd("close", cmd_case_close, "close a case after its response")
+    cp.add_argument("--by", required=True)
+    cp.add_argument("--reason")
     cp = case_cmd("decide", cmd_case_decide, "decide a triage item: accept or refuse with reasons")
     cp.add_argument(
         "--decision",

@@ -737,6 +737,21 @@ class StaffService:
         except LetterRefused as exc:
             raise TransitionRefused(str(exc)) from None
 
+    def close(self, ref: str, *, by: str, why: str = "") -> dict[str, Any]:
+        """Close a case once it has been answered (6.3, 6.14). A case closed after its stage 1
+        response can still be escalated if the resident asks (6.10)."""
+        with self.app.db.session() as session:
+            case = self._case(session, ref)
+            state, event = machine.close(state_of(case), by, self.app.clock.today(), why)
+            save_state(session, case, state)
+            record_transition(session, case, event)
+            case.closed_on = self.app.clock.today()
+            return {
+                "ref": case.ref,
+                "status": state.status.value,
+                "closed_on": _iso(case.closed_on),
+            }
+
     def complete_action(
         self, ref: str, action_id: int, *, by: str, on: date | None = None
     ) -> dict[str, Any]:

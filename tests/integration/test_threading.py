@@ -278,3 +278,21 @@ def test_more_information_during_stage_2_is_correspondence_not_a_review(app: App
         assert session.scalars(select(ReviewItem).where(ReviewItem.inbound_id == reply)).all() == []
         row = session.get(InboundMessage, reply)
         assert row is not None and row.outcome == "threaded"
+
+
+def test_a_case_closed_after_stage_1_can_still_be_escalated_by_reply(app: App) -> None:
+    ref, _ = opened_case(app)
+    staff = StaffService(app)
+    staff.respond(ref, decision="not_upheld", reasons="Repaired on 20 October.", by="Sam Patel")
+    assert staff.close(ref, by="Sam Patel", why="Answered.")["status"] == "closed"
+    with app.db.session() as session:
+        response = session.scalars(select(Letter).where(Letter.kind == "stage1_response")).one()
+    deliver(
+        app,
+        mail(
+            f"Re: {response.subject}",
+            "I am not satisfied with your response, the door is still broken. Please escalate.",
+            headers={"In-Reply-To": response.message_id},
+        ),
+    )
+    assert staff.show(ref)["status"] == "stage2_acknowledged"
