@@ -72,6 +72,8 @@ OUTBOX_STATUSES = (
     "uncertain",
     "suppressed",
     "no_address",
+    "by_post",
+    "by_phone",
 )
 RISKS = ("on_track", "due_soon", "overdue")
 # The dramatiq queues of worker/actors.py (``complaints_<stage>``); others found in Redis are

@@ -91,6 +91,8 @@ def render(data: dict[str, Any], out: TextIO) -> None:
                 "uncertain",
                 "suppressed",
                 "no_address",
+                "by_post",
+                "by_phone",
                 "sent",
             )
         ]

@@ -247,3 +247,45 @@ def test_accepting_an_item_with_no_sender_address_keeps_the_letter_for_staff(app
     with app.db.session() as session:
         letters = session.scalars(select(Letter)).all()
     assert [(x.kind, x.status) for x in letters] == [("stage1_acknowledgement", "no_address")]
+
+
+def test_a_resident_who_asked_for_post_gets_letters_kept_for_posting(app: App) -> None:
+    from worker.residents import ResidentService
+
+    deliver(app, "Lift", "I am fed up: the lift has been broken for three weeks again.")
+    with app.db.session() as session:
+        ref = session.scalars(select(Case.ref)).one()
+    ResidentService(app).record_adjustments(
+        "kim.lowe@example.org",
+        adjustments="Letters by post in large print",
+        large_print=True,
+        preferred_channel="post",
+        review_on=datetime(2027, 5, 1).date(),
+        by="Sam Patel",
+    )
+    StaffService(app).respond(
+        ref, decision="not_upheld", reasons="The lift was repaired on 2 November.", by="Sam Patel"
+    )
+    with app.db.session() as session:
+        response = session.scalars(select(Letter).where(Letter.kind == "stage1_response")).one()
+    assert response.status == "by_post"
+    assert "large-print" in response.html
+
+
+def test_a_service_request_from_a_resident_who_asked_for_post_is_kept_for_posting(
+    app: App,
+) -> None:
+    from worker.residents import ResidentService
+
+    deliver(app, "Lift", "I am fed up: the lift has been broken for three weeks again.")
+    ResidentService(app).record_adjustments(
+        "kim.lowe@example.org",
+        adjustments="Letters by post",
+        preferred_channel="post",
+        review_on=datetime(2027, 5, 1).date(),
+        by="Sam Patel",
+    )
+    deliver(app, "Tap", "Hello, my kitchen tap is dripping. Could someone come and fix it please?")
+    with app.db.session() as session:
+        kinds = {x.kind: x.status for x in session.scalars(select(Letter))}
+    assert kinds["service_request_acknowledgement"] == "by_post"

@@ -257,7 +257,8 @@ class Letter(Base):
     message_id: Mapped[str] = mapped_column(String(300))
     # pending -> sending -> transmitting -> sent | failed; uncertain (the worker died while the
     # server was receiving it: a person checks); suppressed (mail safety kept it back);
-    # no_address (nowhere to email it: staff send it another way)
+    # no_address (nowhere to email it: staff send it another way); by_post / by_phone (the
+    # resident asked for that as a reasonable adjustment, 5.10)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.adapters.clock import LONDON
-from worker.adapters.db_models import Case, Correspondence, InboundMessage, Letter, ServiceRequest
+from worker.adapters.db_models import (
+    Case,
+    Correspondence,
+    InboundMessage,
+    Letter,
+    Resident,
+    ServiceRequest,
+)
 from worker.adapters.templates import render_letter
 from worker.bootstrap import App
 from worker.domain.errors import MissingLetterElement
@@ -111,10 +118,22 @@ def queue_letter(
     recipient = safe_header_value(recipient).strip()
     status = "pending"
     why = ""
+    resident = (
+        case.resident
+        if case is not None
+        else session.get(Resident, service_request.resident_id)
+        if service_request is not None
+        else None
+    )
+    channel = resident.preferred_channel if resident is not None else "email"
     if "@" not in recipient:
         # No email address on file: the letter is kept, and staff send it by post or phone.
         status = "no_address"
         why = "no email address for the resident: send this letter another way"
+    elif channel in ("post", "phone"):
+        # A reasonable adjustment (5.10): the resident asked not to be written to by email.
+        status = "by_post" if channel == "post" else "by_phone"
+        why = f"the resident asked for letters by {channel} (5.10): send it that way"
     elif automatic and not within_sender_cap(
         _sent_today(session, app, recipient, cause_inbound_id), app.settings.sender_daily_cap
     ):
