@@ -795,6 +795,20 @@ def main_report(args: argparse.Namespace) -> int:
         return main_self_assessment(args)
     if kind not in ("tsm", "annual", "mrc"):
         raise UserError(f"report must be tsm, annual, mrc or self-assessment, got {kind!r}")
+    year_arg, out = report_options(args)
+    with existing_database() as app, app.db.session() as session:
+        facts = load_facts(session)
+    ctx = report_context(app, year_arg)
+    if kind == "tsm":
+        text = json.dumps(tsm_json(facts, ctx), indent=2) + "\n"
+    else:
+        doc = annual_report(facts, ctx) if kind == "annual" else mrc_report(facts, ctx)
+        text = render_for(doc, out)
+    return write_report(text, out, f"the {kind} report")
+
+
+def report_options(args: argparse.Namespace) -> tuple[int | None, Path | None]:
+    """The --year and --out every report takes, checked (one-line errors)."""
     year_arg = getattr(args, "year", None)
     if year_arg is not None and not 2000 <= year_arg <= 2100:
         raise UserError(
@@ -803,24 +817,27 @@ def main_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if getattr(args, "out", None) else None
     if out is not None and not out.parent.is_dir():
         raise UserError(f"--out: the folder {str(out.parent)!r} does not exist")
+    return year_arg, out
 
-    with existing_database() as app, app.db.session() as session:
-        facts = load_facts(session)
 
+def report_context(app: Any, year_arg: int | None) -> Context:
     today = app.clock.today()
     year = (
         rp.ReportingYear(year_arg) if year_arg is not None else rp.ReportingYear.containing(today)
     )
-    ctx = Context(year, app.landlord.homes_owned, today, app.calendar, app.landlord.name)
-    if kind == "tsm":
-        text = json.dumps(tsm_json(facts, ctx), indent=2) + "\n"
-    else:
-        doc = annual_report(facts, ctx) if kind == "annual" else mrc_report(facts, ctx)
-        as_html = out is not None and out.suffix.lower() in (".html", ".htm")
-        text = render_html(doc) if as_html else render_markdown(doc)
+    return Context(year, app.landlord.homes_owned, today, app.calendar, app.landlord.name)
+
+
+def render_for(doc: Any, out: Path | None) -> str:
+    """HTML when --out names an .html file, Markdown otherwise."""
+    as_html = out is not None and out.suffix.lower() in (".html", ".htm")
+    return render_html(doc) if as_html else render_markdown(doc)
+
+
+def write_report(text: str, out: Path | None, what: str) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
-        print(f"complaints: wrote the {kind} report to {out}", file=sys.stderr)
+        print(f"complaints: wrote {what} to {out}", file=sys.stderr)
     return 0

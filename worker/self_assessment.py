@@ -21,13 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
-from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -36,7 +34,6 @@ from sqlalchemy.orm import Session
 from worker.adapters.clock import london_date
 from worker.domain import letters
 from worker.domain import reporting as rp
-from worker.domain.errors import UserError
 from worker.domain.timescales import STAGES, timescale
 from worker.reports import (
     REFUSAL_NAMES,
@@ -49,8 +46,10 @@ from worker.reports import (
     Para,
     Table,
     load_facts,
-    render_html,
-    render_markdown,
+    render_for,
+    report_context,
+    report_options,
+    write_report,
 )
 
 YES: Final = "yes"
@@ -1123,28 +1122,9 @@ def main_self_assessment(args: argparse.Namespace) -> int:
     """`complaints report self-assessment [--year YYYY] [--out PATH]`."""
     from worker.bootstrap import existing_database
 
-    year_arg = getattr(args, "year", None)
-    if year_arg is not None and not 2000 <= year_arg <= 2100:
-        raise UserError(
-            f"--year must be the year a reporting year starts, e.g. 2026, got {year_arg}"
-        )
-    out = Path(args.out) if getattr(args, "out", None) else None
-    if out is not None and not out.parent.is_dir():
-        raise UserError(f"--out: the folder {str(out.parent)!r} does not exist")
-
+    year_arg, out = report_options(args)
     with existing_database() as app, app.db.session() as session:
         facts = load_assessment_facts(session)
-    today = app.clock.today()
-    year = (
-        rp.ReportingYear(year_arg) if year_arg is not None else rp.ReportingYear.containing(today)
-    )
-    ctx = Context(year, app.landlord.homes_owned, today, app.calendar, app.landlord.name)
-    doc = self_assessment_document(assess_all(load_provisions(), facts, year, today), ctx)
-    as_html = out is not None and out.suffix.lower() in (".html", ".htm")
-    text = render_html(doc) if as_html else render_markdown(doc)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        print(f"complaints: wrote the self-assessment draft to {out}", file=sys.stderr)
-    return 0
+    ctx = report_context(app, year_arg)
+    doc = self_assessment_document(assess_all(load_provisions(), facts, ctx.year, ctx.today), ctx)
+    return write_report(render_for(doc, out), out, "the self-assessment draft")

@@ -405,13 +405,7 @@ class StaffService:
         the service request acknowledgement, which says how to complain if unhappy (1.3)."""
         today = self.app.clock.today()
         with self.app.db.session() as session:
-            case = self._case(session, ref)
-            state = state_of(case)
-            if state.status is not machine.Status.PENDING_TRIAGE:
-                raise UserError(
-                    f"case {case.ref} is {state.status.value}: only a case waiting in triage can "
-                    "be relabelled as a service request"
-                )
+            case, state = self._pending_case(session, ref, "relabelled as a service request")
             actor = " ".join(by.split())
             origin = (
                 session.get(InboundMessage, case.origin_inbound_id)
@@ -500,13 +494,7 @@ class StaffService:
             )
         today = self.app.clock.today()
         with self.app.db.session() as session:
-            case = self._case(session, ref)
-            state = state_of(case)
-            if state.status is not machine.Status.PENDING_TRIAGE:
-                raise UserError(
-                    f"case {case.ref} is {state.status.value}: only a case waiting in triage can "
-                    "be recorded as not resident mail"
-                )
+            case, state = self._pending_case(session, ref, "recorded as not resident mail")
             actor = " ".join(by.split())
             kind = mail_reason or "not from a resident"
             why = f"not resident mail ({kind}), decided by a person; no letter: {reason.strip()}"
@@ -783,6 +771,19 @@ class StaffService:
             }
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _pending_case(
+        self, session: Session, ref: str, what: str
+    ) -> tuple[Case, machine.CaseState]:
+        """The case and its state, when it is waiting in triage; refused otherwise."""
+        case = self._case(session, ref)
+        state = state_of(case)
+        if state.status is not machine.Status.PENDING_TRIAGE:
+            raise UserError(
+                f"case {case.ref} is {state.status.value}: only a case waiting in triage can be "
+                f"{what}"
+            )
+        return case, state
 
     def _case(self, session: Session, ref: str) -> Case:
         case = session.scalar(select(Case).where(Case.ref == ref.strip().upper()))

@@ -10,6 +10,8 @@ import json
 import sys
 from typing import Any, TextIO
 
+from worker.metrics import OUTBOX_STATUSES
+
 
 def _age(seconds: float | None) -> str:
     if seconds is None:
@@ -81,21 +83,7 @@ def render(data: dict[str, Any], out: TextIO) -> None:
     _table(
         "Outbox",
         ("status", "letters"),
-        [
-            (s, outbox[s])
-            for s in (
-                "pending",
-                "sending",
-                "transmitting",
-                "failed",
-                "uncertain",
-                "suppressed",
-                "no_address",
-                "by_post",
-                "by_phone",
-                "sent",
-            )
-        ]
+        [(s, outbox[s]) for s in OUTBOX_STATUSES]
         + [("oldest pending", _age(outbox["oldest_pending_age_seconds"]))],
         out,
     )
