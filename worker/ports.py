@@ -7,7 +7,7 @@ Stages depend on these; `worker/adapters/` holds one implementation per external
 from __future__ import annotations
 
 import email.message
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -40,7 +40,28 @@ class Mailbox(Protocol):
         """Move `item` out of the way; call ONLY once its raw bytes are committed to the DB."""
         ...
 
+    def mark_processed_many(self, items: Sequence[RawInbound]) -> None:
+        """`mark_processed` for a whole batch in as few server round trips as possible."""
+        ...
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Block until new mail may have arrived (IMAP IDLE, or a short local poll) or until
+        `timeout` seconds pass. True when something changed; False on timeout. Never loses
+        mail: a caller that always fetches after it returns sees everything."""
+        ...
+
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What became of one letter of a batch: ``error`` is None when the server accepted it,
+    else a TransientError (retry later), PermanentError (quarantine) or DeliveryUncertain
+    (it may have been delivered: never resent automatically)."""
+
+    index: int  # position in the batch handed to send_batch
+    message_id: str
+    error: Exception | None = None
 
 
 @runtime_checkable
@@ -61,5 +82,20 @@ class MailSender(Protocol):
         timeouts, SMTP 4xx) and `PermanentError` when not (SMTP 5xx, every recipient refused).
         Raises `DeliveryUncertain` when the connection failed after ``before_data``: the letter
         may have been delivered, so it must not be sent again automatically.
+        """
+        ...
+
+    def send_batch(
+        self,
+        messages: Sequence[email.message.EmailMessage],
+        before_data: Callable[[Sequence[int]], None],
+    ) -> list[SendResult]:
+        """Send many letters, over persistent connections where the transport has them.
+
+        ``before_data(indices)`` is called with the positions of the letters whose recipients
+        are all accepted, once per group and before any of them is handed over (one database
+        write per group, not per letter); a crash before it means "certainly not delivered".
+        Returns one SendResult per message, in any order. Never raises for one letter's
+        failure; raises only if ``before_data`` itself raises.
         """
         ...

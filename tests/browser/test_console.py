@@ -143,8 +143,12 @@ def test_resident_sends_the_public_form(chromium: Any, served: Served) -> None:
     driver.find_element(By.ID, "email").send_keys("jo@example.org")
     driver.find_element(By.ID, "issue").send_keys("Nobody came to fix the broken window.")
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    heading = _wait(driver, "h1")
-    assert heading.text == "We have received your complaint"
+    # The form page has an h1 too: wait for the next page's heading, not for any h1, or the
+    # old element can go stale between finding and reading it.
+    WebDriverWait(driver, 10).until(
+        ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "We have received your complaint")
+    )
+    assert driver.find_element(By.TAG_NAME, "h1").text == "We have received your complaint"
 
 
 def test_handler_relabels_a_triage_item_as_a_service_request(chromium: Any, served: Served) -> None:

@@ -80,6 +80,12 @@ class InboundMessage(Base):
     case_id: Mapped[int | None] = mapped_column(Integer)
     service_request_id: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="")
+    # Kept by the parse stage so triage and route never parse the raw bytes again. None on rows
+    # parsed before these columns existed: readers fall back to parsing the raw message.
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    return_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    new_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MessageKey(Base):
