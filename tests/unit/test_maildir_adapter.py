@@ -159,3 +159,81 @@ def test_read_only_is_detected_when_writing_is_refused(
     box = MaildirMailbox(root)
     assert box.read_only
     assert [i.raw for i in box.fetch_new()] == [make_raw(1)]
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def test_a_batch_of_250_is_moved_in_one_call(root: Path) -> None:
+    for n in range(250):
+        deliver(root, n, sub="cur" if n % 2 else "new")
+    box = MaildirMailbox(root)
+    items = box.fetch_new(limit=500)
+    assert len(items) == 250
+
+    box.mark_processed_many(items)
+
+    assert list((root / "new").iterdir()) == [] and list((root / "cur").iterdir()) == []
+    assert len(list((root / ".Processed" / "cur").iterdir())) == 250
+    assert box.fetch_new(limit=500) == []
+
+
+def test_moving_a_batch_already_moved_is_a_no_op(root: Path) -> None:
+    for n in range(5):
+        deliver(root, n)
+    box = MaildirMailbox(root)
+    items = box.fetch_new()
+    box.mark_processed_many(items[:3])
+
+    box.mark_processed_many(items[:3])
+    MaildirMailbox(root).mark_processed_many(items[:3])
+
+    assert box.fetch_new() == items[3:]
+    assert len(list((root / ".Processed" / "cur").iterdir())) == 3
+
+
+def test_a_batch_moves_current_items_and_leaves_stale_uidvalidity_ones(root: Path) -> None:
+    for n in range(3):
+        deliver(root, n)
+    box = MaildirMailbox(root)
+    first, second, third = box.fetch_new()
+    stale = RawInbound(second.mailbox, second.uidvalidity + 1, second.uid, second.raw)
+
+    box.mark_processed_many([first, stale, third])
+
+    assert box.fetch_new() == [second]
+
+
+def test_a_batch_with_an_item_from_another_mailbox_is_refused_whole(root: Path) -> None:
+    deliver(root, 1)
+    box = MaildirMailbox(root)
+    (item,) = box.fetch_new()
+    foreign = RawInbound("maildir:/elsewhere", box.uidvalidity, 1, b"")
+
+    with pytest.raises(ValueError):
+        box.mark_processed_many([item, foreign])
+
+    assert box.fetch_new() == [item]
+
+
+def test_read_only_batch_is_remembered_and_not_fetched_again(root: Path) -> None:
+    for n in range(4):
+        deliver(root, n)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    box = MaildirMailbox(root, read_only=True)
+    items = box.fetch_new()
+
+    box.mark_processed_many(items[:3])
+
+    assert box.fetch_new() == items[3:]
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_a_batch_stops_before_it_would_pass_max_bytes(root: Path) -> None:
+    for n in range(5):
+        deliver(root, n)
+    size = len(make_raw(0))
+    box = MaildirMailbox(root)
+
+    assert [i.uid for i in box.fetch_new(max_bytes=2 * size + size // 2)] == [1, 2]
+    assert [i.uid for i in box.fetch_new(max_bytes=1)] == [1]  # at least one, however large

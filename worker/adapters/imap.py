@@ -1,9 +1,14 @@
 """Mailbox adapter for an IMAP folder (imap-tools over imaplib).
 
-Messages are read with BODY.PEEK so the server never marks them seen; once the caller has
-committed a message to the database it calls `mark_processed`, which moves it to the processed
-folder (UID MOVE, or COPY + STORE \\Deleted + UID EXPUNGE where MOVE is missing). A move of a
-UID that has already gone is a no-op, so a retried `mark_processed` is harmless.
+Messages are read with BODY.PEEK so the server never marks them seen, a batch at a time: one UID
+SEARCH of the folder, one FETCH of the candidates' sizes so a batch stays under `max_bytes`, one
+bulk FETCH of their bodies. Once the caller has committed a batch to the database it calls
+`mark_processed_many`, which moves it to the processed folder with one UID MOVE of a compact UID
+set (or COPY + STORE \\Deleted + UID EXPUNGE where MOVE is missing). Moving UIDs that have
+already gone is a no-op, so a retried move is harmless.
+
+`wait_for_mail` blocks in IMAP IDLE (RFC 2177) on the same connection until the server reports
+new mail, or polls with NOOP where the server has no IDLE.
 
 URL: ``imap://user:password@host[:port][/FOLDER][?starttls=1]`` or ``imaps://...`` (implicit TLS).
 User and password are percent-decoded, so ``%40`` stands for ``@`` in a user name.
@@ -12,12 +17,15 @@ User and password are percent-decoded, so ``%40`` stands for ``@`` in a user nam
 from __future__ import annotations
 
 import imaplib
+import io
 import logging
 import re
+import selectors
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
@@ -32,7 +40,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
 _UID_RE = re.compile(rb"\bUID (\d+)")
+_SIZE_RE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+# Clients should keep command lines under 8192 octets (RFC 7162 section 4); long UID sets are
+# split to stay below that with room for the tag, the command and the folder name.
+_MAX_COMMAND_CHARS = 8000
+# RFC 2177: re-issue IDLE at least every 29 minutes or the server may log us off.
+_MAX_IDLE_SECONDS = 25 * 60
+_NOOP_INTERVAL = 1.0
+# While waiting for mail, how long a reply (to IDLE, DONE or NOOP) may take before the server is
+# treated as dead: wait_for_mail never blocks much longer than its own timeout.
+_REPLY_TIMEOUT = 5.0
+# Untagged responses imaplib must keep seeing; everything else is dropped once read, or a
+# long-lived connection would hoard one EXPUNGE line per message ever moved.
+_KEEP_UNTAGGED = frozenset({"BYE", "READ-ONLY"})
+
+# imaplib (before Python 3.14) does not know IDLE; imap-tools registers it the same way.
+imaplib.Commands.setdefault("IDLE", ("AUTH", "SELECTED"))
+
 # Errors that mean "the connection is unusable": reconnect and, failing that, retry later.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     imaplib.IMAP4.abort,
@@ -124,6 +150,9 @@ class ImapMailbox:
         self._box: BaseMailBox | None = None
         self._uidvalidity: int | None = None
         self._processed_folder_exists = False
+        # Set when the connection has seen news the last SEARCH may not cover (mail reported
+        # after it, or a batch that left messages behind): wait_for_mail then returns at once.
+        self._wake_pending = False
 
     @classmethod
     def from_url(
@@ -136,13 +165,60 @@ class ImapMailbox:
 
     # --- the Mailbox protocol ------------------------------------------------------------------
 
-    def fetch_new(self, limit: int = 100) -> list[RawInbound]:
-        return self._with_connection(lambda box: self._fetch_new(box, limit))
+    def fetch_new(
+        self, limit: int = 100, max_bytes: int = DEFAULT_MAX_BATCH_BYTES
+    ) -> list[RawInbound]:
+        """Up to `limit` messages, oldest first, together at most `max_bytes` (by the server's
+        RFC822.SIZE) except that the first message always comes, however large, alone."""
+        return self._with_connection(lambda box: self._fetch_new(box, limit, max_bytes))
 
     def mark_processed(self, item: RawInbound) -> None:
-        if item.mailbox != self.name:
-            raise ValueError(f"{item.mailbox} is not from mailbox {self.name}")
-        self._with_connection(lambda box: self._move(box, item))
+        self.mark_processed_many([item])
+
+    def mark_processed_many(self, items: Sequence[RawInbound]) -> None:
+        """Move `items` to the processed folder with one UID MOVE per ~8 KB of UID set."""
+        for item in items:
+            if item.mailbox != self.name:
+                raise ValueError(f"{item.mailbox} is not from mailbox {self.name}")
+        if items:
+            self._with_connection(lambda box: self._move(box, items))
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Block until the server reports new mail (True) or `timeout` seconds pass (False).
+
+        Returns True at once when not connected (mail may have come meanwhile, and `fetch_new`
+        reconnects) or when the last fetch left mail behind. A lost connection raises
+        TransientError and is dropped; the next `fetch_new` reconnects.
+        """
+        box = self._box
+        if box is None:
+            return True
+        client = box.client
+        if self._wake_pending or _take_untagged(client):
+            self._wake_pending = False
+            return True
+        deadline = time.monotonic() + max(timeout, 0.0)
+        finished = False
+        try:
+            # A server that stops answering must not hold this thread much past `timeout`.
+            client.sock.settimeout(min(self.timeout, _REPLY_TIMEOUT))
+            if "IDLE" in client.capabilities:
+                changed = self._idle_until(client, deadline)
+            else:
+                changed = self._noop_until(client, deadline)
+            finished = True
+            return changed
+        except _CONNECTION_ERRORS as exc:
+            raise TransientError(f"IMAP {self.name}: connection lost: {exc}") from exc
+        except imaplib.IMAP4.error as exc:
+            raise TransientError(f"IMAP {self.name}: server refused: {exc}") from exc
+        finally:
+            if finished:
+                client.sock.settimeout(self.timeout)
+            else:
+                # Whatever went wrong (even KeyboardInterrupt), the connection may be left
+                # mid-IDLE, where any next command would be misread: never reuse it.
+                self._drop()
 
     def close(self) -> None:
         box, self._box = self._box, None
@@ -183,6 +259,7 @@ class ImapMailbox:
     def _drop(self) -> None:
         box, self._box = self._box, None
         self._processed_folder_exists = False
+        self._wake_pending = False
         if box is not None:
             try:
                 box.client.shutdown()
@@ -241,62 +318,155 @@ class ImapMailbox:
         self._box = box
         return box
 
-    def _fetch_new(self, box: BaseMailBox, limit: int) -> list[RawInbound]:
+    def _fetch_new(self, box: BaseMailBox, limit: int, max_bytes: int) -> list[RawInbound]:
         assert self._uidvalidity is not None
+        client = box.client
         # On a long-lived connection the server only reports mail appended by other sessions
         # once asked to sync; without this a poller can miss new mail until it reconnects.
-        typ, data = box.client.noop()
+        typ, data = client.noop()
         _check(typ, data, "NOOP")
-        typ, data = box.client.uid("SEARCH", "ALL")
+        # What the server reported so far is covered by the SEARCH below.
+        _take_untagged(client)
+        self._wake_pending = False
+        # Only the folder read is searched, and processed mail leaves it: the cost of a poll
+        # follows what is waiting, not the mailbox's history.
+        typ, data = client.uid("SEARCH", "ALL")
         _check(typ, data, "UID SEARCH")
-        uids = sorted(int(u) for u in (data[0] or b"").split())[: max(limit, 0)]
-        if not uids:
-            return []
-        typ, data = box.client.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
-        _check(typ, data, "UID FETCH")
-        raw_by_uid: dict[int, bytes] = {}
-        for part in data:
-            if isinstance(part, tuple) and len(part) == 2:
-                match = _UID_RE.search(part[0])
-                if match:
-                    raw_by_uid[int(match.group(1))] = part[1]
+        waiting = sorted(int(u) for u in (data[0] or b"").split())
+        candidates = waiting[: max(limit, 0)]
+        chosen = _within_budget(candidates, self._sizes(client, candidates), max_bytes)
+        raw_by_uid = self._bodies(client, chosen)
+        # Mail reported during these commands may have missed the SEARCH; and what this batch
+        # leaves behind is there to fetch at once, not after the next delivery.
+        self._wake_pending = _take_untagged(client) or len(raw_by_uid) < len(waiting)
         # A UID gone between SEARCH and FETCH (moved by another poller) is simply absent.
         return [
             RawInbound(self.name, self._uidvalidity, uid, raw_by_uid[uid])
-            for uid in uids
+            for uid in chosen
             if uid in raw_by_uid
         ]
 
-    def _move(self, box: BaseMailBox, item: RawInbound) -> None:
-        if item.uidvalidity != self._uidvalidity:
+    def _sizes(self, client: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, int]:
+        sizes: dict[int, int] = {}
+        for uid_set in _uid_sets(uids, _MAX_COMMAND_CHARS):
+            typ, data = client.uid("FETCH", uid_set, "(UID RFC822.SIZE)")
+            _check(typ, data, "UID FETCH RFC822.SIZE")
+            for part in data:
+                line = part[0] if isinstance(part, tuple) else part
+                if not isinstance(line, bytes):
+                    continue
+                uid, size = _UID_RE.search(line), _SIZE_RE.search(line)
+                if uid and size:
+                    sizes[int(uid.group(1))] = int(size.group(1))
+        return sizes
+
+    def _bodies(self, client: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, bytes]:
+        raw_by_uid: dict[int, bytes] = {}
+        for uid_set in _uid_sets(uids, _MAX_COMMAND_CHARS):
+            typ, data = client.uid("FETCH", uid_set, "(UID BODY.PEEK[])")
+            _check(typ, data, "UID FETCH")
+            for part in data:
+                if isinstance(part, tuple) and len(part) == 2:
+                    match = _UID_RE.search(part[0])
+                    if match:
+                        raw_by_uid[int(match.group(1))] = part[1]
+        return raw_by_uid
+
+    def _move(self, box: BaseMailBox, items: Sequence[RawInbound]) -> None:
+        stale: dict[int, list[int]] = {}
+        for item in items:
+            if item.uidvalidity != self._uidvalidity:
+                stale.setdefault(item.uidvalidity, []).append(item.uid)
+        for uidvalidity, stale_uids in stale.items():
             # The UID now names a different message (or none): never move by a stale UID. The
             # message stays in the folder and comes back under the new UIDVALIDITY.
             log.warning(
-                "IMAP %s: not moving UID %s: UIDVALIDITY %s is now %s",
+                "IMAP %s: not moving UIDs %s: UIDVALIDITY %s is now %s",
                 self.name,
-                item.uid,
-                item.uidvalidity,
+                ",".join(_uid_sets(stale_uids, _MAX_COMMAND_CHARS)),
+                uidvalidity,
                 self._uidvalidity,
             )
+        uids = [item.uid for item in items if item.uidvalidity == self._uidvalidity]
+        if not uids:
             return
         self._ensure_processed_folder(box)
         client = box.client
         target = _folder_arg(self.processed_folder)
-        uid = str(item.uid)
-        if "MOVE" in client.capabilities:
-            typ, data = client.uid("MOVE", uid, target)
-            _check(typ, data, "UID MOVE")
-            return
-        # No MOVE: copy, flag deleted, expunge only that UID where UIDPLUS allows it.
-        typ, data = client.uid("COPY", uid, target)
-        _check(typ, data, "UID COPY")
-        typ, data = client.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
-        _check(typ, data, "UID STORE")
-        if "UIDPLUS" in client.capabilities:
-            typ, data = client.uid("EXPUNGE", uid)
-        else:
-            typ, data = client.expunge()
-        _check(typ, data, "EXPUNGE")
+        has_move = "MOVE" in client.capabilities
+        has_uidplus = "UIDPLUS" in client.capabilities
+        for uid_set in _uid_sets(uids, _MAX_COMMAND_CHARS - len(target)):
+            # UIDs already moved (a retry) match nothing, which the server answers with OK.
+            if has_move:
+                typ, data = client.uid("MOVE", uid_set, target)
+                _check(typ, data, "UID MOVE")
+            else:
+                # No MOVE: copy, flag deleted, expunge only these UIDs where UIDPLUS allows it.
+                typ, data = client.uid("COPY", uid_set, target)
+                _check(typ, data, "UID COPY")
+                typ, data = client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)")
+                _check(typ, data, "UID STORE")
+                if has_uidplus:
+                    typ, data = client.uid("EXPUNGE", uid_set)
+                else:
+                    typ, data = client.expunge()
+                _check(typ, data, "EXPUNGE")
+            if _take_untagged(client):
+                # New mail reported alongside the move: keep that news for wait_for_mail.
+                self._wake_pending = True
+
+    def _idle_until(self, client: imaplib.IMAP4, deadline: float) -> bool:
+        while True:
+            remaining = deadline - time.monotonic()
+            if self._idle_once(client, min(max(remaining, 0.0), _MAX_IDLE_SECONDS)):
+                return True
+            if deadline - time.monotonic() <= 0:
+                return False
+
+    def _idle_once(self, client: imaplib.IMAP4, seconds: float) -> bool:
+        """One IDLE command: True when the server reported new mail within `seconds`."""
+        # imaplib (before 3.14) has no IDLE; its private command machinery keeps tags, literals
+        # and untagged responses consistent for the commands that follow.
+        imap: Any = client
+        tag = imap._command("IDLE")
+        # Wait for "+ idling"; a server may report mail (or refuse) before it.
+        while imap._get_response() is not None:
+            imap._check_bye()
+            if imap.tagged_commands.get(tag) is not None:
+                typ, data = imap.tagged_commands.pop(tag)
+                raise imaplib.IMAP4.error(f"IDLE: {typ} {_text(data)}")
+        log.debug("IMAP %s: idling", self.name)
+        changed = _take_untagged(client)
+        ended_by_server = False
+        until = time.monotonic() + seconds
+        while not changed:
+            remaining = until - time.monotonic()
+            if remaining <= 0 or not _response_ready(client, remaining):
+                break
+            imap._get_response()
+            imap._check_bye()
+            if imap.tagged_commands.get(tag) is not None:
+                ended_by_server = True  # RFC 2177 lets the server end IDLE itself
+                break
+            changed = _take_untagged(client)
+        if not ended_by_server:
+            client.send(b"DONE\r\n")
+        # Reads what the server still sends up to IDLE's completion; mail reported meanwhile
+        # counts too.
+        typ, data = imap._command_complete("IDLE", tag)
+        _check(typ, data, "IDLE")
+        return _take_untagged(client) or changed
+
+    def _noop_until(self, client: imaplib.IMAP4, deadline: float) -> bool:
+        while True:
+            typ, data = client.noop()
+            _check(typ, data, "NOOP")
+            if _take_untagged(client):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(_NOOP_INTERVAL, remaining))
 
     def _ensure_processed_folder(self, box: BaseMailBox) -> None:
         if self._processed_folder_exists:
@@ -310,7 +480,7 @@ class ImapMailbox:
         self._processed_folder_exists = True
 
 
-def _check(typ: str, data: list[object], command: str) -> None:
+def _check(typ: str, data: Sequence[object], command: str) -> None:
     if typ != "OK":
         raise imaplib.IMAP4.error(f"{command}: {typ} {_text(data)}")
 
@@ -333,3 +503,88 @@ def _shutdown(box: BaseMailBox) -> None:
 def _folder_arg(name: str) -> str:
     """A folder name as an IMAP argument: modified UTF-7, quoted (ASCII, so str is safe)."""
     return encode_folder(name).decode("ascii")
+
+
+def _take_untagged(client: imaplib.IMAP4) -> bool:
+    """Forget the untagged responses read so far; True if they reported new mail (a non-zero
+    EXISTS or RECENT: EXISTS 0 is only an empty folder)."""
+    responses = client.untagged_responses
+    counts = responses.pop("EXISTS", []) + responses.pop("RECENT", [])
+    for key in [k for k in responses if k not in _KEEP_UNTAGGED]:
+        del responses[key]
+    return any(_count(value) != 0 for value in counts)
+
+
+def _count(value: bytes | tuple[bytes, bytes]) -> int:
+    text = value[0] if isinstance(value, tuple) else value
+    try:
+        return int(text.split()[0])
+    except (IndexError, ValueError):
+        return 1  # unreadable: assume news rather than miss mail
+
+
+def _response_ready(client: imaplib.IMAP4, timeout: float) -> bool:
+    """True once the server has sent something, False after `timeout` seconds.
+
+    imaplib reads through a buffered file, so a response may already sit in its buffer (sent
+    with the one before it) where waiting on the socket would not see it; a non-blocking peek
+    finds it, and pulls in whatever the socket (or TLS layer) already holds.
+    """
+    sock = client.sock
+    reader = client.file
+    if isinstance(reader, io.BufferedReader):
+        saved = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            if reader.peek(1):
+                return True
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        finally:
+            sock.settimeout(saved)
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(timeout))
+
+
+def _uid_sets(uids: Iterable[int], max_chars: int) -> list[str]:
+    """Compact IMAP UID sets ("5:9,12"), each at most `max_chars` long.
+
+    Only runs of consecutive UIDs become ranges: "5:9" would also name 6, 7 and 8, which must
+    not be touched unless they are in `uids`.
+    """
+    runs: list[list[int]] = []
+    for uid in sorted(set(uids)):
+        if runs and uid == runs[-1][1] + 1:
+            runs[-1][1] = uid
+        else:
+            runs.append([uid, uid])
+    sets: list[str] = []
+    parts: list[str] = []
+    length = 0
+    for first, last in runs:
+        part = str(first) if first == last else f"{first}:{last}"
+        if parts and length + 1 + len(part) > max_chars:
+            sets.append(",".join(parts))
+            parts, length = [], 0
+        length += len(part) + (1 if parts else 0)
+        parts.append(part)
+    if parts:
+        sets.append(",".join(parts))
+    return sets
+
+
+def _within_budget(uids: Sequence[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
+    """The longest prefix of `uids` (skipping UIDs gone meanwhile) whose sizes fit `max_bytes`,
+    but never empty while one is left: a message larger than the budget still comes, alone."""
+    chosen: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid)
+        if size is None:
+            continue
+        if chosen and total + size > max_bytes:
+            break
+        chosen.append(uid)
+        total += size
+    return chosen

@@ -9,14 +9,15 @@ A Maildir has no UIDs, so this adapter keeps two small files inside the folder:
 
 Processed messages are moved to the ``.Processed`` sub-folder (Maildir++ layout:
 ``.Processed/cur``), so `fetch_new` never sees them again. Messages are never moved from ``new/`` to
-``cur/`` or flagged.
+``cur/`` or flagged. `wait_for_mail` watches ``new/`` and ``cur/`` (their mtimes, every 0.1 s) for
+a message `fetch_new` has not handed out yet.
 
 Read-only folders (for instance the sample mailbox shipped inside the package, or a folder the
 process may not write) are supported: nothing is written, UIDs come from the uid file when it exists
 and otherwise from the sorted order of the unique names (stable while the folder does not change),
-and `mark_processed` does nothing. Every run then returns every message again; idempotency rests on
-the database's unique key on (mailbox, uidvalidity, uid) - the same key that makes any redelivery
-a no-op.
+and `mark_processed` only remembers the UID for the life of this object. Every new run (a new
+object) returns every message again; idempotency rests on the database's unique key on (mailbox,
+uidvalidity, uid) - the same key that makes any redelivery a no-op.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,12 @@ UIDVALIDITY_FILE = ".complaints-uidvalidity"
 UID_FILE = ".complaints-uids"
 PROCESSED_FOLDER = ".Processed"
 _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
+_WAIT_INTERVAL = 0.1
+# Directory mtimes can be coarse (a kernel tick, whole seconds on some file systems): a file
+# added in the same tick as our last listing leaves the mtime unchanged. A directory changed
+# this recently is listed again on every round rather than trusted.
+_MTIME_SETTLE_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,11 @@ class MaildirMailbox:
         # remembered here; otherwise every fetch would return the same first `limit` messages
         # and any message past them would never be read.
         self._processed_uids: set[int] = set()
+        # Unique names fetch_new has handed out (None: it has not run yet) and whether it left
+        # messages behind: wait_for_mail wakes for anything else, never for a message the
+        # caller already has (a batch whose commit failed would otherwise wake it forever).
+        self._handed_out: set[str] | None = None
+        self._backlog = False
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
@@ -86,46 +98,92 @@ class MaildirMailbox:
 
     # --- the Mailbox protocol ------------------------------------------------------------------
 
-    def fetch_new(self, limit: int = 100) -> list[RawInbound]:
+    def fetch_new(
+        self, limit: int = 100, max_bytes: int = DEFAULT_MAX_BATCH_BYTES
+    ) -> list[RawInbound]:
+        """Up to `limit` messages, oldest first, together at most `max_bytes` except that the
+        first message always comes, however large."""
         entries = self._entries()
         uids = self._assign_uids(entries)
+        present = {e.unique for e in entries}
         # Oldest first: by UID, which follows arrival order for messages seen in one scan.
         if self.read_only:
             entries = [e for e in entries if uids[e.unique] not in self._processed_uids]
-        ordered = sorted(entries, key=lambda e: uids[e.unique])[: max(limit, 0)]
-        result = []
-        for entry in ordered:
+        waiting = sorted(entries, key=lambda e: uids[e.unique])
+        result: list[RawInbound] = []
+        returned: set[str] = set()
+        total = 0
+        for entry in waiting[: max(limit, 0)]:
             try:
                 raw = entry.path.read_bytes()
             except FileNotFoundError:
                 continue  # moved by another process (or a client changed its flags) meanwhile
+            if result and total + len(raw) > max_bytes:
+                break
+            total += len(raw)
             result.append(RawInbound(self.name, self.uidvalidity, uids[entry.unique], raw))
+            returned.add(entry.unique)
+        # Names no longer in the folder are forgotten, so this stays as small as the folder.
+        self._handed_out = ((self._handed_out or set()) & present) | returned
+        self._backlog = len(result) < len(waiting)
         return result
 
     def mark_processed(self, item: RawInbound) -> None:
-        if item.mailbox != self.name:
-            raise ValueError(f"{item.mailbox} is not from mailbox {self.name}")
+        self.mark_processed_many([item])
+
+    def mark_processed_many(self, items: Sequence[RawInbound]) -> None:
+        """Move `items` to the processed folder: one scan of the folder and one read of the UID
+        file for the whole batch. A message already moved is skipped."""
+        for item in items:
+            if item.mailbox != self.name:
+                raise ValueError(f"{item.mailbox} is not from mailbox {self.name}")
+        current = [item for item in items if item.uidvalidity == self.uidvalidity]
         if self.read_only:
-            if item.uidvalidity == self.uidvalidity:
-                self._processed_uids.add(item.uid)
+            self._processed_uids.update(item.uid for item in current)
             return
-        if item.uidvalidity != self.uidvalidity:
-            log.warning("%s: not moving UID %s of an old UIDVALIDITY", self.name, item.uid)
+        for item in items:
+            if item.uidvalidity != self.uidvalidity:
+                log.warning("%s: not moving UID %s of an old UIDVALIDITY", self.name, item.uid)
+        if not current:
             return
-        unique = self._read_uid_map()[1].get(item.uid)
-        if unique is None:
-            return
-        entry = next((e for e in self._entries() if e.unique == unique), None)
-        if entry is None:
+        by_uid = self._read_uid_map()[1]
+        wanted = {by_uid[item.uid] for item in current if item.uid in by_uid}
+        entries = [e for e in self._entries() if e.unique in wanted]
+        if not entries:
             return  # already moved: a repeated call is a no-op
         self._ensure_processed_folder()
-        target = self.processed_path / "cur" / entry.path.name
-        if ":" not in entry.path.name:
-            target = target.with_name(entry.path.name + ":2,")
-        try:
-            os.rename(entry.path, target)
-        except FileNotFoundError:
-            pass  # another process moved it first
+        # No fsync: a rename lost in a crash only brings the message back, and the database's
+        # unique key makes its second delivery a no-op.
+        for entry in entries:
+            target = self.processed_path / "cur" / entry.path.name
+            if ":" not in entry.path.name:
+                target = target.with_name(entry.path.name + ":2,")
+            try:
+                os.rename(entry.path, target)
+            except FileNotFoundError:
+                pass  # another process moved it first
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Block until ``new/`` or ``cur/`` holds a message `fetch_new` has not handed out
+        (True), or `timeout` seconds pass (False). Returns at once when the last fetch left
+        messages behind."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if self._backlog:
+            self._backlog = False
+            return True
+        last: list[tuple[int, int]] = []
+        while True:
+            # Stat before listing: a file added after the stat changes the mtime we compare
+            # against next round, so it is never lost between the two.
+            stamps = [self._stamp(sub) for sub in ("new", "cur")]
+            unsettled = any(mtime > time.time_ns() - _MTIME_SETTLE_NS for mtime, _ in stamps)
+            if (stamps != last or unsettled) and self._has_unfetched():
+                return True
+            last = stamps
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(_WAIT_INTERVAL, remaining))
 
     def close(self) -> None:
         pass
@@ -147,6 +205,19 @@ class MaildirMailbox:
                         continue
                     entries.setdefault(_unique_name(f.name), _Entry(_unique_name(f.name), Path(f)))
         return list(entries.values())
+
+    def _stamp(self, sub: str) -> tuple[int, int]:
+        st = os.stat(self.path / sub)
+        return st.st_mtime_ns, st.st_ino  # a directory replaced wholesale changes its inode
+
+    def _has_unfetched(self) -> bool:
+        entries = self._entries()
+        if self._handed_out is not None:
+            return any(e.unique not in self._handed_out for e in entries)
+        if self.read_only and self._processed_uids:
+            uids = self._assign_uids(entries)  # read-only: computed, never written
+            return any(uids[e.unique] not in self._processed_uids for e in entries)
+        return bool(entries)
 
     def _assign_uids(self, entries: list[_Entry]) -> dict[str, int]:
         """UID for each entry; new names get the next UIDs, in arrival order, recorded for good."""
