@@ -1,4 +1,5 @@
-"""Dramatiq actors: one small actor per pipeline stage, each on its own queue, taking an id.
+"""Dramatiq actors: one small actor per pipeline stage, each on its own queue, taking a list of
+ids. A job carries its batch on through the following stages (worker/pipeline.py).
 
 Import this module only after ``worker.broker.configure_broker`` has set the Redis broker: dramatiq
 binds actors to the broker that is current at import time, and its default broker is not ours.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import dramatiq
@@ -15,6 +17,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from worker.bootstrap import App, bootstrap
 from worker.domain.errors import PermanentError, TransientError
+from worker.jobs import as_ids
 from worker.pipeline import STAGES, run_stage
 
 log = logging.getLogger(__name__)
@@ -41,13 +44,14 @@ def current_app() -> App:
 
 
 def _make_actor(stage: str) -> Any:
-    def job(item_id: int) -> None:
+    def job(ids: int | list[int]) -> None:
+        # A list of ids; a single id is still accepted from jobs queued by an older version.
         try:
-            run_stage(current_app(), stage, item_id)
+            run_stage(current_app(), stage, ids)
         except TransientError as exc:
             # Left pending with its backoff; the recovery sweep re-queues it when due, so an
             # outage of any length neither loses the item nor burns dramatiq's retries.
-            log.warning("%s %s: transient failure: %s", stage, item_id, exc)
+            log.warning("%s %s: transient failure: %s", stage, ids, exc)
 
     job.__name__ = f"stage_{stage}"
     return dramatiq.actor(
@@ -65,5 +69,5 @@ ACTORS: dict[str, Any] = {stage: _make_actor(stage) for stage in STAGES}
 
 
 class DramatiqJobs:
-    def enqueue(self, stage: str, item_id: int) -> None:
-        ACTORS[stage].send(item_id)
+    def enqueue(self, stage: str, ids: int | Sequence[int]) -> None:
+        ACTORS[stage].send(as_ids(ids))

@@ -72,10 +72,10 @@ class App:
     def own_addresses(self) -> tuple[str, ...]:
         return tuple({self.from_address.lower(), self.landlord.complaints_email.lower()})
 
-    def run_job(self, stage: str, item_id: int) -> None:
+    def run_job(self, stage: str, ids: list[int]) -> None:
         from worker.pipeline import run_stage
 
-        run_stage(self, stage, item_id)
+        run_stage(self, stage, ids)
 
 
 _triager_lock = threading.Lock()

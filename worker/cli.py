@@ -125,7 +125,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from worker.run_worker import run_worker
 
-    return run_worker(threads=args.threads, poll=not args.no_poller, once=args.once)
+    return run_worker(
+        threads=args.threads, poll=not args.no_poller, once=args.once, procs=args.procs
+    )
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -434,6 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("worker", cmd_worker, "run pollers and workers against the configured services")
     p.add_argument("--threads", type=_positive_int, default=4, help="worker threads (default 4)")
+    p.add_argument(
+        "--procs",
+        type=_positive_int,
+        default=1,
+        help="worker processes, each with --threads threads (default 1; one per CPU core is best)",
+    )
     p.add_argument("--no-poller", action="store_true", help="only process jobs; do not poll")
     p.add_argument("--once", action="store_true", help="poll once, finish the work, and exit")
 

@@ -1,26 +1,44 @@
-"""The pipeline as data: each stage takes an id, loads, calls pure code, saves, and names the next.
+"""The pipeline as data: each stage takes a batch of ids, loads, calls pure code, saves, and names
+the next stage with the ids that reached it.
 
-    IMAP / Maildir ──> receive (store raw, then move) ──> parse ──> triage ──> route ──> send
+    IMAP / Maildir ──> receive (store a batch, then move) ──> parse ──> triage ──> route ──> send
                                                            │                     │
                                               dead letters (quarantine)   case + deadlines + letter
                                                                           service request + letter
                                                                           triage queue + receipt
                                                                           threaded reply / stage 2
 
-Jobs carry ids only. Each stage function is idempotent: it checks the item's status first, so a
-redelivered job does nothing. ``run_stage`` counts attempts in their own transaction before the
-work, so a job that kills its worker is still counted and eventually quarantined.
+Jobs carry lists of ids. Each stage is idempotent per message: it only takes the items still at
+its step, so a redelivered job does nothing. ``run_stage`` counts every item's attempt in one
+statement before the work, so a batch that kills its worker is still counted; the recovery sweep
+then retries each of those items on its own, so one poison message is quarantined alone and never
+holds back the rest of its batch. Within a batch each message has its own savepoint: one failure
+is recorded on that message and the others carry on.
+
+A batch runs through the following stages in the same job (no queue hop between stages: that
+is what keeps acknowledgement latency low). If a later stage fails as a whole (the database went
+away) its ids are put on its queue, to be retried there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
 
 from worker.adapters.db_models import InboundMessage
-from worker.bootstrap import App
+from worker.jobs import as_ids
 from worker.stages import parse, route, send, triage
 
-StageFn = Callable[[App, int], list[tuple[str, int]]]
+if TYPE_CHECKING:
+    from worker.bootstrap import App
+
+log = logging.getLogger(__name__)
+
+Next = list[tuple[str, list[int]]]
+StageFn = Callable[["App", list[int]], Next]
 
 STAGES: dict[str, StageFn] = {
     "parse": parse.run,
@@ -31,41 +49,66 @@ STAGES: dict[str, StageFn] = {
 INBOUND_STAGES = {"parse": "stored", "triage": "parsed", "route": "triaged"}
 
 
-def _count_attempt(app: App, stage: str, item_id: int) -> bool:
-    """Record the attempt before doing the work. False when the item is not at this stage."""
+def _count_attempts(app: App, stage: str, ids: list[int]) -> list[int]:
+    """Record the attempt before doing the work, for the whole batch in one statement. Returns
+    the ids still at this stage and under the attempt limit (the sweep quarantines the rest)."""
     expected = INBOUND_STAGES.get(stage)
     if expected is None:
-        return True  # letters count their own attempts when claimed
+        return ids  # letters count their own attempts when claimed
     with app.db.session() as session:
-        row = session.get(InboundMessage, item_id)
-        if row is None or row.status != expected:
-            return False
-        if row.attempts >= app.settings.max_attempts:
-            return False  # the recovery sweep quarantines it with its reason
-        row.attempts += 1
-    return True
+        counted = session.scalars(
+            update(InboundMessage)
+            .where(
+                InboundMessage.id.in_(ids),
+                InboundMessage.status == expected,
+                InboundMessage.attempts < app.settings.max_attempts,
+            )
+            .values(attempts=InboundMessage.attempts + 1)
+            .returning(InboundMessage.id)
+        ).all()
+    keep = set(counted)
+    return [i for i in ids if i in keep]
 
 
-def run_stage(app: App, stage: str, item_id: int, *, chain: bool = True) -> list[tuple[str, int]]:
+def run_stage(app: App, stage: str, ids: int | Iterable[int], *, chain: bool = True) -> Next:
+    """Run one stage on a batch; with ``chain``, carry the batch through the following stages."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    if not _count_attempt(app, stage, item_id):
+    batch = _count_attempts(app, stage, as_ids(ids))
+    if not batch:
         return []
     try:
-        following = STAGES[stage](app, item_id)
+        following = STAGES[stage](app, batch)
     except Exception as exc:
-        _note_error(app, stage, item_id, exc)
+        _note_error(app, stage, batch, exc)
         raise
     if chain:
-        for next_stage, next_id in following:
-            app.jobs.enqueue(next_stage, next_id)
+        for next_stage, next_ids in following:
+            if not next_ids:
+                continue
+            try:
+                run_stage(app, next_stage, next_ids)
+            except Exception as exc:  # noqa: BLE001 - handed to the queue to be retried there
+                log.warning(
+                    "%s of %d items failed (%s: %s); queued for retry",
+                    next_stage,
+                    len(next_ids),
+                    type(exc).__name__,
+                    exc,
+                )
+                app.jobs.enqueue(next_stage, next_ids)
     return following
 
 
-def _note_error(app: App, stage: str, item_id: int, exc: Exception) -> None:
+def _note_error(app: App, stage: str, ids: list[int], exc: Exception) -> None:
     if stage not in INBOUND_STAGES:
         return
-    with app.db.session() as session:
-        row = session.get(InboundMessage, item_id)
-        if row is not None:
-            row.error = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
+    try:
+        with app.db.session() as session:
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id.in_(ids))
+                .values(error=f"{stage}: {type(exc).__name__}: {exc}"[:2000])
+            )
+    except Exception:  # noqa: BLE001 - the database may be what failed; the attempt is counted
+        log.warning("could not record the %s failure on %d items", stage, len(ids))

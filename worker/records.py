@@ -3,6 +3,7 @@ references, the audit trail, and mapping a case row to and from the pure state m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import fields
 from datetime import date
 from typing import Any
@@ -59,21 +60,47 @@ def _jsonable(value: Any) -> Any:
 
 def resident_for(session: Session, address: str, name: str = "") -> Resident:
     """The resident who writes from ``address`` (their main or another known address)."""
-    address = address.strip().lower()
-    resident = session.scalar(select(Resident).where(Resident.email == address))
-    if resident is None:
-        # JSON has no equality operator on PostgreSQL; its text form does.
-        with_others = cast(Resident.other_emails, String) != "[]"
-        for candidate in session.scalars(select(Resident).where(with_others)):
-            if address in [e.lower() for e in candidate.other_emails]:
-                return candidate
-    if resident is None:
-        resident = Resident(email=address, name=name.strip())
-        session.add(resident)
-        session.flush()
-    elif name and not resident.name:
-        resident.name = name.strip()
-    return resident
+    return Residents(session, [address]).get(address, name)
+
+
+class Residents:
+    """Residents looked up for a whole batch of senders at once: one query for their main
+    addresses, and (only if one is not found there) one for the residents who have other
+    addresses. New residents join the map, so two messages of a batch from one new sender are
+    one resident."""
+
+    def __init__(self, session: Session, addresses: Iterable[str]) -> None:
+        self.session = session
+        wanted = {a.strip().lower() for a in addresses if a}
+        self._by_email: dict[str, Resident] = {}
+        if wanted:
+            self._by_email = {
+                r.email: r
+                for r in session.scalars(select(Resident).where(Resident.email.in_(wanted)))
+            }
+        self._other: dict[str, Resident] | None = None
+
+    def _other_addresses(self) -> dict[str, Resident]:
+        if self._other is None:
+            # JSON has no equality operator on PostgreSQL; its text form does.
+            with_others = cast(Resident.other_emails, String) != "[]"
+            self._other = {}
+            for candidate in self.session.scalars(select(Resident).where(with_others)):
+                for email in candidate.other_emails:
+                    self._other.setdefault(str(email).lower(), candidate)
+        return self._other
+
+    def get(self, address: str, name: str = "") -> Resident:
+        address = address.strip().lower()
+        resident = self._by_email.get(address) or self._other_addresses().get(address)
+        if resident is None:
+            resident = Resident(email=address, name=name.strip())
+            self.session.add(resident)
+            self.session.flush()
+            self._by_email[address] = resident
+        elif name and not resident.name:
+            resident.name = name.strip()
+        return resident
 
 
 def new_case(session: Session, resident: Resident, received: date, **values: Any) -> Case:

@@ -1,31 +1,48 @@
-"""``complaints worker``: the poller and the job workers.
+"""``complaints worker``: the poller, the job workers, the recovery sweep and the deadline watcher.
 
 With ``COMPLAINTS_REDIS_URL`` set, jobs are dramatiq messages on Redis and this process runs a
-dramatiq worker; any number of such processes may run on any number of machines. Only one poller
-per mailbox is active at a time (a Redis lock), though ingestion stays safe if two run. Without
-Redis, jobs run in this process.
+dramatiq worker; any number of such processes may run on any number of machines (``--procs N``
+starts N here). Each process runs these on their own threads, so none waits for another:
+
+- the poller: while it holds the mailbox's lease (a short Redis lease it renews; a dead poller's
+  lease runs out within seconds and a live process takes over), it stores whatever is in the
+  folder in batches, then waits for new mail with IMAP IDLE (a Maildir is watched with a short
+  poll), falling back to polling every ``COMPLAINTS_POLL_INTERVAL`` seconds;
+- the deadline watcher, every ``COMPLAINTS_DEADLINE_INTERVAL`` seconds, in one process at a time;
+- the main thread: the heartbeat and the recovery sweep.
+
+Without Redis, everything runs on one thread in this process.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
+from typing import Any
 
 from worker.bootstrap import App, bootstrap, make_mailbox
 from worker.calendar_changes import recompute_all
 from worker.domain.errors import TransientError
+from worker.ports import Mailbox
 from worker.settings import load_settings
 from worker.stages import watch_deadlines
-from worker.stages.receive_mail import poll_once, record_poll_error
+from worker.stages.receive_mail import poll_batch, record_poll_error
 from worker.stages.recover import sweep
 
 log = logging.getLogger("complaints.worker")
+
+SWEEP_EVERY = 15.0  # seconds: the sweep only catches what a crash or an outage lost
+LEASE_SECONDS = 10  # a dead poller's mailbox is taken over within this (plus a second)
+FETCH_LIMIT = 200  # messages per poll batch (also bounded by size in the IMAP adapter)
 
 
 def _outages() -> tuple[type[BaseException], ...]:
@@ -47,88 +64,257 @@ class _Stop:
         self.event.set()
 
 
-def run_worker(threads: int = 4, poll: bool = True, once: bool = False) -> int:
+def run_worker(threads: int = 4, poll: bool = True, once: bool = False, procs: int = 1) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if procs > 1 and not once:
+        return _supervise(procs, threads, poll)
     settings = load_settings()
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    dramatiq_worker = None
-    lock_client = None
     if settings.service_mode:
-        _check_redis(settings.redis_url.reveal())
-        from worker.broker import configure_broker
+        return _run_service(settings, stop.event, threads=threads, poll=poll, once=once)
+    return _run_embedded(settings, stop.event, poll=poll, once=once)
 
-        broker = configure_broker(settings.redis_url.reveal())
-        from worker import actors
 
-        app = bootstrap(settings, jobs=actors.DramatiqJobs())
-        actors.set_app(app)
-        import dramatiq
+# --- embedded: one thread ------------------------------------------------------------------------
 
-        dramatiq_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=250)
-        dramatiq_worker.start()
-        import redis
 
-        lock_client = redis.Redis.from_url(settings.redis_url.reveal())
-        app.heartbeats = RedisHeartbeats(lock_client, ttl=max(15, int(settings.poll_interval * 6)))
-        app.heartbeats.beat(app.instance_id)
-    else:
-        app = bootstrap(settings)
+def _run_embedded(settings: Any, stop: threading.Event, *, poll: bool, once: bool) -> int:
+    app = bootstrap(settings)
     mailbox = make_mailbox(settings) if poll else None
-    log.info(
-        "worker started: %s jobs, mailbox %s",
-        "dramatiq/redis" if settings.service_mode else "in-process",
-        mailbox.name if mailbox else "(not polling)",
-    )
-    # Pick up whatever an earlier, killed worker left behind, straight away.
+    log.info("worker started: in-process jobs, mailbox %s", mailbox.name if mailbox else "-")
     sweep(app, older_than=timedelta(0))
     _drain(app)
-    # A newer holidays package or a closure day added to the profile moves open deadlines.
-    with _singleton(lock_client, "calendar") as mine:
-        if mine:
-            recompute_all(app, app.calendar, by="system")
+    recompute_all(app, app.calendar, by="system")
+    last_sweep = last_watch = time.monotonic()
+    watch_deadlines.run(app)
     try:
-        while not stop.event.is_set():
+        while not stop.is_set():
             try:
-                _one_round(app, mailbox, lock_client, settings.poll_interval)
+                if mailbox is not None:
+                    _poll_until_empty(app, mailbox, stop, drain=True)
+                now = time.monotonic()
+                if now - last_sweep >= SWEEP_EVERY:
+                    sweep(app, older_than=timedelta(seconds=60))
+                    _drain(app)
+                    last_sweep = now
+                if now - last_watch >= settings.deadline_interval:
+                    watch_deadlines.run(app)
+                    last_watch = now
             except _OUTAGES as exc:
-                # The database or Redis is away: nothing is lost (mail stays on the server,
-                # letters in the outbox); try again next round.
                 log.warning("round skipped, a service is unreachable: %s", _first_line(exc))
             if once:
                 break
-            stop.event.wait(settings.poll_interval)
+            try:
+                _wait_for_mail(mailbox, stop, settings.poll_interval)
+            except _OUTAGES as exc:
+                # The next fetch reconnects; meanwhile, no busy loop.
+                log.warning("mailbox wait failed: %s", _first_line(exc))
+                stop.wait(settings.poll_interval)
     finally:
         if mailbox is not None:
             mailbox.close()
-        if dramatiq_worker is not None:
-            if once:
-                dramatiq_worker.join()
-            dramatiq_worker.stop()
+        _close_sender(app)
         app.db.dispose()
     return 0
 
 
-_SWEEP_EVERY = 15.0  # seconds
-_last_sweep = 0.0
+# --- service: dramatiq on Redis, a thread each for polling and deadlines -----------------------
 
 
-def _one_round(app: App, mailbox, lock_client, interval: float) -> None:  # type: ignore[no-untyped-def]
-    global _last_sweep
-    if app.heartbeats is not None:
-        app.heartbeats.beat(app.instance_id)
-    if mailbox is not None:
-        _poll_with_lock(app, mailbox, lock_client, interval)
-    if time.monotonic() - _last_sweep >= max(_SWEEP_EVERY, interval):
-        # Jobs are on the queue already; the sweep only catches what a crash or an outage lost,
-        # so it need not run every round.
-        sweep(app, older_than=timedelta(seconds=60))
-        _last_sweep = time.monotonic()
-    _drain(app)
-    with _singleton(lock_client, "deadline-watcher") as mine:
-        if mine:
-            watch_deadlines.run(app)
+def _run_service(
+    settings: Any, stop: threading.Event, *, threads: int, poll: bool, once: bool
+) -> int:
+    import dramatiq
+    import redis
+
+    _check_redis(settings.redis_url.reveal())
+    from worker.broker import configure_broker
+
+    broker = configure_broker(settings.redis_url.reveal())
+    from worker import actors
+
+    app = bootstrap(settings, jobs=actors.DramatiqJobs())
+    actors.set_app(app)
+    client = redis.Redis.from_url(settings.redis_url.reveal())
+    app.heartbeats = RedisHeartbeats(client, ttl=max(15, int(settings.poll_interval * 6)))
+    app.heartbeats.beat(app.instance_id)
+    dramatiq_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+    dramatiq_worker.start()
+    mailbox = make_mailbox(settings) if poll else None
+    log.info(
+        "worker started: dramatiq/redis, %d threads, mailbox %s",
+        threads,
+        mailbox.name if mailbox else "(not polling)",
+    )
+    helpers: list[threading.Thread] = []
+    try:
+        # Pick up whatever an earlier, killed worker left behind, straight away.
+        _guarded(lambda: sweep(app, older_than=timedelta(0)))
+        # A newer holidays package or a closure day added to the profile moves open deadlines.
+        with _singleton(client, "calendar") as mine:
+            if mine:
+                _guarded(lambda: recompute_all(app, app.calendar, by="system"))
+        if once:
+            if mailbox is not None:
+                _guarded(lambda: _poll_until_empty(app, mailbox, stop))
+            _guarded(lambda: watch_deadlines.run(app))
+            dramatiq_worker.join()
+            return 0
+        if mailbox is not None:
+            helpers.append(_thread("poller", lambda: _poller(app, mailbox, client, stop)))
+        helpers.append(_thread("deadlines", lambda: _deadline_watcher(app, client, stop)))
+        last_sweep = time.monotonic()
+        while not stop.wait(1.0):
+            _guarded(lambda: app.heartbeats.beat(app.instance_id) if app.heartbeats else None)
+            if time.monotonic() - last_sweep >= SWEEP_EVERY:
+                _guarded(lambda: sweep(app, older_than=timedelta(seconds=60)))
+                last_sweep = time.monotonic()
+    finally:
+        stop.set()
+        for helper in helpers:
+            helper.join(timeout=LEASE_SECONDS + 5)
+        dramatiq_worker.stop()
+        if mailbox is not None:
+            mailbox.close()
+        _close_sender(app)
+        app.db.dispose()
+    return 0
+
+
+def _thread(name: str, target: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _guarded(step: Callable[[], object]) -> None:
+    """Run one step of a loop; an outage is logged and the loop goes on (nothing is lost: mail
+    stays on the server, letters in the outbox)."""
+    try:
+        step()
+    except _OUTAGES as exc:
+        log.warning("a service is unreachable: %s", _first_line(exc))
+
+
+def _poller(app: App, mailbox: Mailbox, client: Any, stop: threading.Event) -> None:
+    """Poll the mailbox while this process holds its lease; otherwise wait to take it over."""
+    interval = app.settings.poll_interval
+    lease = Lease(client, f"complaints:poller:{mailbox.name}", LEASE_SECONDS)
+    while not stop.is_set():
+        try:
+            if not lease.hold():
+                stop.wait(1.0)  # another process polls; take over when its lease runs out
+                continue
+            _poll_until_empty(app, mailbox, stop, lease=lease)
+            if lease.hold():
+                # Wake on new mail, and in any case in time to renew the lease.
+                _wait_for_mail(mailbox, stop, min(interval, LEASE_SECONDS / 3))
+        except TransientError as exc:
+            log.warning("mailbox %s unreachable: %s", mailbox.name, exc)
+            _guarded(lambda exc=exc: record_poll_error(app, mailbox.name, str(exc)))
+            stop.wait(interval)
+        except _OUTAGES as exc:
+            log.warning("poll skipped, a service is unreachable: %s", _first_line(exc))
+            stop.wait(interval)
+        except Exception:  # noqa: BLE001 - the poller must outlive any one bad round
+            log.exception("poll round failed")
+            stop.wait(interval)
+    lease.release()
+
+
+def _poll_until_empty(
+    app: App,
+    mailbox: Mailbox,
+    stop: threading.Event,
+    *,
+    lease: Lease | None = None,
+    drain: bool = False,
+) -> int:
+    """Store batches until the folder is empty; returns how many messages were read."""
+    total = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        read, queued = poll_batch(app, mailbox, FETCH_LIMIT)
+        if drain:
+            _drain(app)
+        if queued:
+            log.info("stored %d new messages in %.2fs", len(queued), time.monotonic() - started)
+        total += read
+        if read < FETCH_LIMIT:
+            break
+        if lease is not None and not lease.hold():
+            break  # lost the lease (this process was paused too long): another has it now
+    return total
+
+
+def _wait_for_mail(mailbox: Mailbox | None, stop: threading.Event, timeout: float) -> None:
+    if mailbox is None:
+        stop.wait(timeout)
+        return
+    wait = getattr(mailbox, "wait_for_mail", None)
+    if wait is None:
+        stop.wait(timeout)
+        return
+    deadline = time.monotonic() + timeout
+    # In slices, so a stop request is seen within a second.
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        if wait(min(left, 1.0)):
+            return
+
+
+def _deadline_watcher(app: App, client: Any, stop: threading.Event) -> None:
+    while True:
+        with _singleton(client, "deadline-watcher") as mine:
+            if mine:
+                try:
+                    raised = watch_deadlines.run(app)
+                    if raised:
+                        log.info("deadline watcher raised %s events", raised)
+                except _OUTAGES as exc:
+                    log.warning("deadline watch skipped: %s", _first_line(exc))
+                except Exception:  # noqa: BLE001 - try again next time
+                    log.exception("deadline watch failed")
+        if stop.wait(app.settings.deadline_interval):
+            return
+
+
+# --- several processes ---------------------------------------------------------------------------
+
+
+def _supervise(procs: int, threads: int, poll: bool) -> int:
+    """Run ``procs`` worker processes (Python runs one thread at a time per process; several
+    processes use several cores) and restart any that dies, until asked to stop."""
+    stop = _Stop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    command = [sys.executable, "-m", "worker.cli", "worker", "--threads", str(threads)]
+    if not poll:
+        command.append("--no-poller")
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command) for _ in range(procs)]
+    log.info("started %d worker processes: %s", procs, " ".join(str(c.pid) for c in children))
+    try:
+        while not stop.event.wait(1.0):
+            for n, child in enumerate(children):
+                if child.poll() is not None:
+                    log.warning("worker process %s stopped (%s); starting another", child.pid,
+                                child.returncode)  # fmt: skip
+                    children[n] = subprocess.Popen(command)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+# --- small parts ---------------------------------------------------------------------------------
 
 
 def _first_line(exc: BaseException) -> str:
@@ -147,10 +333,25 @@ def _check_redis(url: str) -> None:
         raise TransientError(f"Redis at {redact_url(url)} is unreachable: {exc}") from None
 
 
+def _drain(app: App) -> None:
+    run = getattr(app.jobs, "run_until_idle", None)
+    if run is not None:
+        run()
+
+
+def _close_sender(app: App) -> None:
+    close = getattr(app.sender, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - stopping anyway
+            pass
+
+
 class RedisHeartbeats:
     """Each worker process refreshes a key with a short expiry; a missing key means it died."""
 
-    def __init__(self, client, ttl: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, client: Any, ttl: int) -> None:
         self.client = client
         self.ttl = ttl
 
@@ -161,8 +362,40 @@ class RedisHeartbeats:
         return bool(self.client.exists(f"complaints:alive:{instance_id}"))
 
 
+class Lease:
+    """A short Redis lease, renewed by its holder each time it asks: a holder that dies (kill -9,
+    a lost machine) loses it within ``seconds``, and another process takes over."""
+
+    _RENEW = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    )
+    _RELEASE = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('del', KEYS[1]) else return 0 end"
+    )
+
+    def __init__(self, client: Any, key: str, seconds: int) -> None:
+        self.client = client
+        self.key = key
+        self.ms = seconds * 1000
+        self.token = f"{os.getpid()}:{threading.get_ident()}:{time.time_ns()}"
+
+    def hold(self) -> bool:
+        """Renew the lease if it is ours, else try to take it. True when we hold it now."""
+        if self.client.eval(self._RENEW, 1, self.key, self.token, self.ms):
+            return True
+        return bool(self.client.set(self.key, self.token, nx=True, px=self.ms))
+
+    def release(self) -> None:
+        try:
+            self.client.eval(self._RELEASE, 1, self.key, self.token)
+        except Exception:  # noqa: BLE001 - it expires anyway
+            pass
+
+
 @contextmanager
-def _singleton(lock_client, name: str) -> Iterator[bool]:  # type: ignore[no-untyped-def]
+def _singleton(lock_client: Any, name: str) -> Iterator[bool]:
     """True for the one worker that holds the named lock (always true without Redis)."""
     if lock_client is None:
         yield True
@@ -176,34 +409,4 @@ def _singleton(lock_client, name: str) -> Iterator[bool]:  # type: ignore[no-unt
             try:
                 lock.release()
             except Exception:  # noqa: BLE001 - expired; nothing to release
-                pass
-
-
-def _drain(app: App) -> None:
-    run = getattr(app.jobs, "run_until_idle", None)
-    if run is not None:
-        run()
-
-
-def _poll_with_lock(app: App, mailbox, lock_client, interval: float) -> None:  # type: ignore[no-untyped-def]
-    lock = None
-    if lock_client is not None:
-        lock = lock_client.lock(
-            f"complaints:poller:{mailbox.name}", timeout=max(60, int(interval * 10))
-        )
-        if not lock.acquire(blocking=False):
-            return  # another poller has this mailbox
-    try:
-        started = time.monotonic()
-        queued = poll_once(app, mailbox)
-        if queued:
-            log.info("stored %d new messages in %.2fs", len(queued), time.monotonic() - started)
-    except TransientError as exc:
-        log.warning("mailbox %s unreachable: %s", mailbox.name, exc)
-        record_poll_error(app, mailbox.name, str(exc))
-    finally:
-        if lock is not None:
-            try:
-                lock.release()
-            except Exception:  # noqa: BLE001 - lock expired; nothing to release
                 pass

@@ -65,6 +65,8 @@ class Settings:
     dev_recipient_override: str
     max_attempts: int
     stage1_handler: str
+    # How often the deadline watcher runs (seconds); it has its own thread and schedule.
+    deadline_interval: float = 60.0
 
     @property
     def service_mode(self) -> bool:
@@ -158,6 +160,7 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         dev_recipient_override=env.get("COMPLAINTS_DEV_RECIPIENT_OVERRIDE", ""),
         max_attempts=_int(env, "COMPLAINTS_MAX_ATTEMPTS", 5, minimum=1),
         stage1_handler=env.get("COMPLAINTS_DEFAULT_HANDLER", "") or "Complaints team",
+        deadline_interval=_float(env, "COMPLAINTS_DEADLINE_INTERVAL", 60.0),
     )
 
 

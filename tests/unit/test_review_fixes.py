@@ -156,8 +156,8 @@ def test_an_uncertain_delivery_goes_to_a_person_and_is_never_resent(app: App) ->
         session.flush()
         letter_id = letter.id
 
-    send.run(app, letter_id)
-    send.run(app, letter_id)  # a redelivered job, or the recovery sweep
+    send.run(app, [letter_id])
+    send.run(app, [letter_id])  # a redelivered job, or the recovery sweep
 
     assert app.sender.calls == 1  # type: ignore[attr-defined]
     with app.db.session() as session:

@@ -4,13 +4,17 @@ due, and what they say. No database."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
+
+import pytest
 
 from worker.domain import cases as machine
+from worker.domain.timescales import at_risk_status
 from worker.domain.working_days import Calendar
 from worker.stages.watch_deadlines import (
     Deadline,
     describe,
+    due_soon_cutoff,
     event_key,
     key_of_event,
     stage_deadline,
@@ -147,3 +151,47 @@ def test_remedy_event_names_it_as_a_remedy() -> None:
     deadline = Deadline("action", ACK_BY, 1, action_id=4, text="pay £50", label="remedy")
     text = describe("CMP-1", deadline, "overdue")
     assert "outstanding remedy 4" in text and "pay £50" in text and "7.3" in text
+
+
+# The database is asked only for dates on or before ``due_soon_cutoff``, so it must be exactly the
+# last date ``at_risk_status`` raises anything for: one day short and a due-soon deadline would be
+# missed, one day long and nothing breaks but the query reads more.
+
+
+def test_due_soon_cutoff_from_a_friday_is_the_tuesday() -> None:
+    # Monday and Tuesday are the two working days; Wednesday, the third, is on track.
+    assert due_soon_cutoff(date(2026, 11, 6), CAL) == date(2026, 11, 10)
+
+
+def test_due_soon_cutoff_from_a_saturday_counts_monday_as_the_first_working_day() -> None:
+    assert due_soon_cutoff(date(2026, 11, 7), CAL) == date(2026, 11, 10)
+
+
+def test_due_soon_cutoff_steps_over_the_christmas_bank_holidays() -> None:
+    # Christmas Eve 2026: 25 and 28 December are bank holidays, 26 and 27 the weekend; 29 and 30
+    # December are the two working days.
+    assert due_soon_cutoff(date(2026, 12, 24), CAL) == date(2026, 12, 30)
+
+
+def test_due_soon_cutoff_steps_over_closure_days() -> None:
+    closed = CAL.with_closures([date(2026, 11, 9), date(2026, 11, 10)])
+    assert due_soon_cutoff(date(2026, 11, 6), closed) == date(2026, 11, 12)
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    [CAL, Calendar("scotland"), CAL.with_closures([date(2026, 12, 31), date(2027, 1, 4)])],
+    ids=["england", "scotland", "closures"],
+)
+def test_due_soon_cutoff_is_the_last_date_the_status_rule_raises_anything_for(
+    calendar: Calendar,
+) -> None:
+    # Every day from late November to after Easter 2027, weekends and holidays included.
+    today = date(2026, 11, 20)
+    while today < date(2027, 4, 10):
+        cutoff = due_soon_cutoff(today, calendar)
+        for offset in range(-5, 25):
+            due = today + timedelta(days=offset)
+            raised = at_risk_status(due, today, calendar) != "on_track"
+            assert raised == (due <= cutoff), (today, due, cutoff)
+        today += timedelta(days=1)

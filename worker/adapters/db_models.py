@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -86,6 +87,9 @@ class InboundMessage(Base):
     content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
     return_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     new_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When a stage last moved it on (or the recovery sweep last queued it): the sweep re-queues
+    # only items nothing has happened to for a while, so a long backlog is not queued twice.
+    touched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class MessageKey(Base):
@@ -163,8 +167,22 @@ class CaseStage(Base):
 
     __tablename__ = "case_stages"
     __table_args__ = (
-        UniqueConstraint("case_id", "stage", name="uq_case_stage"),
-    )  # indexes case_id
+        UniqueConstraint("case_id", "stage", name="uq_case_stage"),  # indexes case_id
+        # The deadline watcher reads stages still waiting, by date (migration 0003). Partial, so
+        # answered stages, nearly all of the history, are not in them.
+        Index(
+            "ix_case_stages_acknowledge_due",
+            "acknowledge_by",
+            sqlite_where=text("acknowledged IS NULL AND responded IS NULL"),
+            postgresql_where=text("acknowledged IS NULL AND responded IS NULL"),
+        ),
+        Index(
+            "ix_case_stages_respond_due",
+            "respond_by",
+            sqlite_where=text("acknowledged IS NOT NULL AND responded IS NULL"),
+            postgresql_where=text("acknowledged IS NOT NULL AND responded IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     stage: Mapped[int] = mapped_column(Integer)
@@ -190,6 +208,15 @@ class CaseAction(Base):
     """Outstanding actions (6.6, 7.3) and remedies (7.1), tracked to completion."""
 
     __tablename__ = "case_actions"
+    __table_args__ = (
+        # The deadline watcher reads outstanding actions by due date (migration 0003).
+        Index(
+            "ix_case_actions_outstanding_due",
+            "due",
+            sqlite_where=text("completed_on IS NULL"),
+            postgresql_where=text("completed_on IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     stage: Mapped[int] = mapped_column(Integer)

@@ -8,7 +8,8 @@ most one automatic acknowledgement per case (the key) and a cap per sender per d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy import func, select
@@ -62,8 +63,7 @@ def _sent_today(
                 )
                 or 0
             )
-    today = app.clock.today()
-    start = datetime.combine(today, time.min, tzinfo=LONDON).astimezone(UTC)
+    start, end = _today_window(app)
     return (
         session.scalar(
             select(func.count(Letter.id)).where(
@@ -71,11 +71,88 @@ def _sent_today(
                 Letter.automatic.is_(True),
                 Letter.status != "suppressed",
                 Letter.created_at >= start,
-                Letter.created_at < start + timedelta(days=1),
+                Letter.created_at < end,
             )
         )
         or 0
     )
+
+
+class SentCounts:
+    """The per-sender cap's counts for a whole batch: one grouped query for every recipient of
+    the batch, then kept up to date in memory as the batch writes letters (the letters it writes
+    are in the same transaction, so nobody else can see or add to them meanwhile)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, date | None], int] = {}
+        self._day_of: dict[int, date | None] = {}
+
+    def prefetch(self, session: Session, app: App, rows: Sequence[InboundMessage]) -> None:
+        recipients = {r.from_addr.lower() for r in rows if "@" in r.from_addr}
+        if not recipients:
+            return
+        if app.replay:
+            days = {r.received_on for r in rows if r.received_on is not None}
+            for r in rows:
+                self._day_of[r.id] = r.received_on
+            for address in recipients:
+                for day in days:
+                    self._counts[(address, day)] = 0
+            query = (
+                select(Letter.recipient, InboundMessage.received_on, func.count(Letter.id))
+                .join(InboundMessage, InboundMessage.id == Letter.cause_inbound_id)
+                .where(
+                    Letter.recipient.in_(recipients),
+                    Letter.automatic.is_(True),
+                    Letter.status != "suppressed",
+                    InboundMessage.received_on.in_(days),
+                )
+                .group_by(Letter.recipient, InboundMessage.received_on)
+            )
+            for address, day, count in session.execute(query):
+                self._counts[(address, day)] = count
+            return
+        start, end = _today_window(app)
+        for address in recipients:
+            self._counts[(address, None)] = 0
+        query = (
+            select(Letter.recipient, func.count(Letter.id))
+            .where(
+                Letter.recipient.in_(recipients),
+                Letter.automatic.is_(True),
+                Letter.status != "suppressed",
+                Letter.created_at >= start,
+                Letter.created_at < end,
+            )
+            .group_by(Letter.recipient)
+        )
+        for address, count in session.execute(query):
+            self._counts[(address, None)] = count
+
+    def _key(
+        self, app: App, recipient: str, cause_inbound_id: int | None
+    ) -> tuple[str, date | None]:
+        if app.replay and cause_inbound_id is not None and cause_inbound_id in self._day_of:
+            return (recipient, self._day_of[cause_inbound_id])
+        return (recipient, None)
+
+    def count(
+        self, session: Session, app: App, recipient: str, cause_inbound_id: int | None
+    ) -> int:
+        key = self._key(app, recipient, cause_inbound_id)
+        if key not in self._counts:
+            self._counts[key] = _sent_today(session, app, recipient, cause_inbound_id)
+        return self._counts[key]
+
+    def add(self, app: App, recipient: str, cause_inbound_id: int | None) -> None:
+        key = self._key(app, recipient, cause_inbound_id)
+        if key in self._counts:
+            self._counts[key] += 1
+
+
+def _today_window(app: App) -> tuple[datetime, datetime]:
+    start = datetime.combine(app.clock.today(), time.min, tzinfo=LONDON).astimezone(UTC)
+    return start, start + timedelta(days=1)
 
 
 def queue_letter(
@@ -93,14 +170,19 @@ def queue_letter(
     in_reply_to: str = "",
     actor: str = "system",
     cause_inbound_id: int | None = None,
+    sent_counts: SentCounts | None = None,
+    fresh: bool = False,
 ) -> Letter:
     """Render, check and queue one letter; returns the (new or existing) outbox row.
 
     Raises LetterRefused naming the missing element; the caller decides what a person must do.
+    ``fresh``: the case or request was created in this transaction, so no letter can exist for
+    it yet. ``sent_counts``: the batch's per-sender counts (see SentCounts).
     """
-    existing = session.scalar(select(Letter).where(Letter.dedupe_key == dedupe_key))
-    if existing is not None:
-        return existing
+    if not fresh:
+        existing = session.scalar(select(Letter).where(Letter.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
     ref = case.ref if case is not None else service_request.ref if service_request else ""
     try:
         rendered = render_letter(kind, context)
@@ -135,7 +217,10 @@ def queue_letter(
         status = "by_post" if channel == "post" else "by_phone"
         why = f"the resident asked for letters by {channel} (5.10): send it that way"
     elif automatic and not within_sender_cap(
-        _sent_today(session, app, recipient, cause_inbound_id), app.settings.sender_daily_cap
+        sent_counts.count(session, app, recipient, cause_inbound_id)
+        if sent_counts is not None
+        else _sent_today(session, app, recipient, cause_inbound_id),
+        app.settings.sender_daily_cap,
     ):
         status = "suppressed"
         why = (
@@ -167,6 +252,8 @@ def queue_letter(
     )
     session.add(letter)
     session.flush()
+    if sent_counts is not None and automatic and status != "suppressed":
+        sent_counts.add(app, recipient, cause_inbound_id)
     session.add(
         Correspondence(
             case_id=letter.case_id,

@@ -3,13 +3,19 @@ with its raw bytes, visible to staff, because the 5-day clock may already be run
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from worker.adapters.clock import aware, london_date
 from worker.adapters.db_models import InboundMessage, Quarantine
 from worker.bootstrap import App
 from worker.domain.parsing import ParsedMessage, UnparsableMessage, parse_message
 from worker.records import audit
+from worker.stages.batch import note_inbound_error, run_batch
 
 # A Date header within this window of arrival is trusted as the day the resident wrote; outside it
 # (a wrong clock, a forged date) the day it reached our mailbox counts.
@@ -27,33 +33,90 @@ def received_on(app: App, row: InboundMessage, parsed: ParsedMessage) -> object:
     return london_date(arrived)
 
 
-def run(app: App, inbound_id: int) -> list[tuple[str, int]]:
-    with app.db.session() as session:
-        row = session.get(InboundMessage, inbound_id)
-        if row is None or row.status != "stored":
-            return []  # already done: a redelivered job is a no-op
-        try:
-            parsed = parse_message(row.raw)
-        except UnparsableMessage as exc:
-            row.status = "quarantined"
-            row.outcome = "quarantined"
-            row.error = str(exc)
-            session.add(
-                Quarantine(inbound_id=row.id, kind="unparsable", reason=str(exc), raw=row.raw)
-            )
-            audit(session, "system", "inbound.quarantined", str(exc), inbound_id=row.id)
-            return []
-        row.message_id = row.message_id or parsed.message_id
-        row.from_addr = parsed.from_addr.lower()
-        row.from_name = parsed.from_name
-        row.subject = parsed.subject
-        row.in_reply_to = parsed.in_reply_to
-        row.references = list(parsed.references)
-        row.text = parsed.text
-        row.html = parsed.html
-        row.received_on = received_on(app, row, parsed)  # type: ignore[assignment]
-        if parsed.defects:
-            row.error = "; ".join(parsed.defects)[:2000]
-        row.status = "parsed"
-        row.attempts = 0
-    return [("triage", inbound_id)]
+def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
+    """Parse a batch; every message is parsed exactly once and the fields later stages need are
+    kept on its row."""
+    now = app.clock.now()
+
+    def work(session: Session, _rows: Sequence[InboundMessage]) -> Callable[[InboundMessage], bool]:
+        return lambda row: _parse_one(app, session, row, now)
+
+    parsed_ids = run_batch(
+        app,
+        "parse",
+        lambda session: inbound_at(session, ids, "stored"),
+        work,
+        lambda row: row.id,
+        note_inbound_error("parse"),
+    )
+    return [("triage", parsed_ids)]
+
+
+def inbound_at(session: Session, ids: list[int], status: str) -> Sequence[InboundMessage]:
+    """The batch's messages still at this step (one already past it is skipped: a redelivered
+    job is a no-op), in arrival order."""
+    return session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.id.in_(ids), InboundMessage.status == status)
+        .order_by(InboundMessage.id)
+    ).all()
+
+
+def _parse_one(app: App, session: Session, row: InboundMessage, now: datetime) -> bool:
+    try:
+        parsed = parse_message(row.raw)
+    except UnparsableMessage as exc:
+        row.status = "quarantined"
+        row.outcome = "quarantined"
+        row.error = str(exc)
+        session.add(Quarantine(inbound_id=row.id, kind="unparsable", reason=str(exc), raw=row.raw))
+        audit(session, "system", "inbound.quarantined", str(exc), inbound_id=row.id)
+        return False
+    keep_parsed_fields(row, parsed)
+    row.received_on = received_on(app, row, parsed)  # type: ignore[assignment]
+    if parsed.defects:
+        row.error = "; ".join(parsed.defects)[:2000]
+    row.status = "parsed"
+    row.attempts = 0
+    row.touched_at = now
+    return True
+
+
+def keep_parsed_fields(row: InboundMessage, parsed: ParsedMessage) -> None:
+    row.message_id = row.message_id or parsed.message_id
+    row.from_addr = parsed.from_addr.lower()
+    row.from_name = parsed.from_name
+    row.subject = parsed.subject
+    row.in_reply_to = parsed.in_reply_to
+    row.references = list(parsed.references)
+    row.text = parsed.text
+    row.html = parsed.html
+    row.headers = dict(parsed.headers)
+    row.content_type = parsed.content_type[:200]
+    row.return_path = parsed.return_path[:1000]
+    row.new_text = parsed.new_text()
+
+
+@dataclass(frozen=True)
+class ParsedView:
+    """What triage and route read of a parsed message, from its row: never parsed twice."""
+
+    headers: dict[str, str]
+    content_type: str
+    return_path: str
+    new_text: str
+
+
+def parsed_view(row: InboundMessage) -> ParsedView:
+    if row.headers is None or row.new_text is None:
+        # Parsed by a version that did not keep these fields: read them from the raw record.
+        parsed = parse_message(row.raw)
+        return ParsedView(
+            dict(parsed.headers), parsed.content_type, parsed.return_path, parsed.new_text()
+        )
+    return ParsedView(
+        {str(k): str(v) for k, v in row.headers.items()},
+        row.content_type or "",
+        row.return_path or "",
+        row.new_text,
+    )

@@ -8,6 +8,7 @@ no-op, and the same Message-ID under a new UID is recorded as a duplicate, never
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from worker.adapters.db_models import InboundMessage, MessageKey, PollState
 from worker.bootstrap import App
+from worker.jobs import BATCH_SIZE, chunks
 from worker.ports import Mailbox, RawInbound
 
 
@@ -60,6 +62,7 @@ def store(app: App, item: RawInbound, source: str = "email") -> tuple[int, bool]
                 raw=item.raw,
                 size=len(item.raw),
                 stored_at=app.clock.now(),
+                touched_at=app.clock.now(),
             )
             session.add(row)
             session.flush()
@@ -103,16 +106,118 @@ def _note_poll(session, item: RawInbound, now: datetime) -> None:  # type: ignor
     state.last_poll_at = now
 
 
-def poll_once(app: App, mailbox: Mailbox, limit: int = 100) -> list[int]:
-    """Fetch, store, then move; returns the ids queued for parsing."""
+def store_batch(
+    app: App, items: Sequence[RawInbound], source: str = "email"
+) -> list[tuple[int, bool]]:
+    """Store a batch of raw messages in one transaction; returns (inbound id, needs processing)
+    per item, in order. Same guarantees as ``store``: a (mailbox, UIDVALIDITY, UID) already
+    stored is a no-op and a Message-ID already seen is recorded as a duplicate. If another poller
+    races us to the same messages the batch falls back to storing one at a time."""
+    if not items:
+        return []
+    try:
+        return _store_batch(app, items, source)
+    except IntegrityError:
+        return [store(app, item, source) for item in items]
+
+
+def _store_batch(app: App, items: Sequence[RawInbound], source: str) -> list[tuple[int, bool]]:
+    now = app.clock.now()
+    with app.db.session() as session:
+        existing: dict[tuple[str, int, int], int] = {}
+        for mailbox, uidvalidity in {(i.mailbox, i.uidvalidity) for i in items}:
+            uids = [i.uid for i in items if (i.mailbox, i.uidvalidity) == (mailbox, uidvalidity)]
+            for row_id, uid in session.execute(
+                select(InboundMessage.id, InboundMessage.uid).where(
+                    InboundMessage.mailbox == mailbox,
+                    InboundMessage.uidvalidity == uidvalidity,
+                    InboundMessage.uid.in_(uids),
+                )
+            ):
+                existing[(mailbox, uidvalidity, uid)] = row_id
+        new: list[tuple[int, RawInbound, InboundMessage]] = []
+        for position, item in enumerate(items):
+            if (item.mailbox, item.uidvalidity, item.uid) in existing:
+                continue
+            message_id = _message_id(item.raw)
+            row = InboundMessage(
+                source=source,
+                mailbox=item.mailbox,
+                uidvalidity=item.uidvalidity,
+                uid=item.uid,
+                message_id=message_id,
+                dedupe_key=dedupe_key(item.raw, message_id),
+                raw=item.raw,
+                size=len(item.raw),
+                stored_at=now,
+                touched_at=now,
+            )
+            existing[(item.mailbox, item.uidvalidity, item.uid)] = -1  # a repeat in the batch
+            new.append((position, item, row))
+        session.add_all([row for _p, _i, row in new])
+        session.flush()
+        keys = {row.dedupe_key for _p, _i, row in new}
+        seen = {
+            key: inbound_id
+            for key, inbound_id in session.execute(
+                select(MessageKey.dedupe_key, MessageKey.inbound_id).where(
+                    MessageKey.dedupe_key.in_(keys)
+                )
+            )
+        }
+        fresh_rows: dict[int, bool] = {}
+        for _position, _item, row in new:
+            first = seen.get(row.dedupe_key)
+            if first is not None:
+                row.status = "duplicate"
+                row.outcome = "duplicate"
+                row.duplicate_of = first
+                fresh_rows[row.id] = False
+            else:
+                seen[row.dedupe_key] = row.id
+                session.add(MessageKey(dedupe_key=row.dedupe_key, inbound_id=row.id))
+                fresh_rows[row.id] = True
+        for item in {i.mailbox: i for i in items}.values():
+            newest = max(
+                (i for i in items if i.mailbox == item.mailbox),
+                key=lambda i: (i.uidvalidity, i.uid),
+            )
+            _note_poll(session, newest, now)
+        results: list[tuple[int, bool]] = []
+        by_position = {position: row for position, _item, row in new}
+        for position, item in enumerate(items):
+            row = by_position.get(position)
+            if row is not None:
+                results.append((row.id, fresh_rows[row.id]))
+            else:
+                key = (item.mailbox, item.uidvalidity, item.uid)
+                first_id = existing[key]
+                if first_id == -1:  # the same UID twice in one batch: the first one counts
+                    first_id = next(
+                        r.id for _p, i, r in new if (i.mailbox, i.uidvalidity, i.uid) == key
+                    )
+                results.append((first_id, False))
+    return results
+
+
+def poll_once(app: App, mailbox: Mailbox, limit: int = BATCH_SIZE) -> list[int]:
+    """Fetch a batch, store it in one transaction, then move it on the server; returns the ids
+    queued for parsing (as one job per batch)."""
+    return poll_batch(app, mailbox, limit)[1]
+
+
+def poll_batch(app: App, mailbox: Mailbox, limit: int = BATCH_SIZE) -> tuple[int, list[int]]:
+    """``poll_once`` that also says how many messages it read: a caller draining a mailbox stops
+    when nothing was read, not when nothing was new (a batch of duplicates is not the end)."""
     queued: list[int] = []
     items = mailbox.fetch_new(limit)
-    for item in items:
-        inbound_id, fresh = store(app, item)
-        mailbox.mark_processed(item)
-        if fresh:
-            app.jobs.enqueue("parse", inbound_id)
-            queued.append(inbound_id)
+    if items:
+        stored = store_batch(app, items)
+        # Only now, with the batch committed, may the messages leave the folder.
+        _mark_processed(mailbox, items)
+        queued = [inbound_id for inbound_id, fresh in stored if fresh]
+        for batch in chunks(queued):
+            app.jobs.enqueue("parse", batch)
     with app.db.session() as session:
         state = session.get(PollState, mailbox.name)
         if state is None:
@@ -120,7 +225,16 @@ def poll_once(app: App, mailbox: Mailbox, limit: int = 100) -> list[int]:
         else:
             state.last_poll_at = app.clock.now()
             state.last_error = ""
-    return queued
+    return len(items), queued
+
+
+def _mark_processed(mailbox: Mailbox, items: Sequence[RawInbound]) -> None:
+    many = getattr(mailbox, "mark_processed_many", None)
+    if many is not None:
+        many(items)
+        return
+    for item in items:
+        mailbox.mark_processed(item)
 
 
 def record_poll_error(app: App, mailbox_name: str, error: str) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from worker.adapters.clock import aware
 from worker.adapters.db_models import InboundMessage, Letter, Quarantine
 from worker.bootstrap import App
+from worker.jobs import chunks
 from worker.records import audit
 
 NEXT_STAGE = {"stored": "parse", "parsed": "triage", "triaged": "route"}
@@ -38,13 +39,17 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
     now = app.clock.now()
     queued = 0
     with app.db.session() as session:
+        # Only items nothing has happened to for a while: an item waiting its turn in a long
+        # queue was touched when it was queued, and is not queued twice.
+        last_touched = func.coalesce(InboundMessage.touched_at, InboundMessage.stored_at)
         stuck = session.scalars(
             select(InboundMessage).where(
                 InboundMessage.status.in_(tuple(NEXT_STAGE)),
-                InboundMessage.stored_at <= now - older_than,
+                last_touched <= now - older_than,
             )
         ).all()
-        jobs: list[tuple[str, int]] = []
+        jobs: list[tuple[str, list[int]]] = []
+        untried: dict[str, list[int]] = {}
         for row in stuck:
             if row.attempts >= app.settings.max_attempts:
                 step = NEXT_STAGE[row.status]
@@ -59,7 +64,15 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
                 )
                 audit(session, "system", "inbound.quarantined", reason, inbound_id=row.id)
                 continue
-            jobs.append((NEXT_STAGE[row.status], row.id))
+            row.touched_at = now
+            if row.attempts:
+                # It was tried, in a batch that failed or died: alone this time, so that a
+                # poison message uses up only its own attempts, never its neighbours'.
+                jobs.append((NEXT_STAGE[row.status], [row.id]))
+            else:
+                untried.setdefault(NEXT_STAGE[row.status], []).append(row.id)
+        for stage, ids in untried.items():
+            jobs.extend((stage, batch) for batch in chunks(ids))
         abandoned = session.scalars(
             select(Letter).where(
                 Letter.status.in_(("sending", "transmitting")),
@@ -105,8 +118,8 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
             # Not again until this job has had time to run: a long outage or backlog must not
             # fill the queue with copies of the same job.
             letter.next_attempt_at = now + REQUEUE_GAP
-            jobs.append(("send", letter.id))
-    for stage, item_id in jobs:
-        app.jobs.enqueue(stage, item_id)
-        queued += 1
+        jobs.extend(("send", batch) for batch in chunks([letter.id for letter in due]))
+    for stage, ids in jobs:
+        app.jobs.enqueue(stage, ids)
+        queued += len(ids)
     return queued

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -32,18 +33,20 @@ from worker.domain import cases as machine
 from worker.domain import letters
 from worker.domain.errors import TransitionRefused
 from worker.domain.mail_safety import assess
-from worker.domain.parsing import bounced_message_ids, find_case_refs, parse_message
+from worker.domain.parsing import bounced_message_ids, find_case_refs
 from worker.domain.relatedness import seems_related
 from worker.records import (
+    Residents,
     audit,
     new_case,
     new_service_request,
     record_transition,
-    resident_for,
     save_state,
     state_of,
 )
-from worker.stages.compose import LetterRefused, queue_letter
+from worker.stages.batch import note_inbound_error, run_batch
+from worker.stages.compose import LetterRefused, SentCounts, queue_letter
+from worker.stages.parse import inbound_at, parsed_view
 
 # Service requests are answered under the landlord's service standards, not the Code's complaint
 # timescales; this is the date the acknowledgement promises the next contact by.
@@ -61,27 +64,68 @@ STAGE_OPEN = BEFORE_RESPONSE | {
 }
 
 
-def run(app: App, inbound_id: int) -> list[tuple[str, int]]:
-    with app.db.session() as session:
-        row = session.get(InboundMessage, inbound_id)
-        if row is None or row.status != "triaged":
-            return []
-        router = _Router(app, session, row)
-        router.route()
-        row.status = "done"
-        row.attempts = 0
-        return [("send", letter.id) for letter in router.letters if letter.status == "pending"]
+def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
+    """Route a batch in one transaction; returns the letters to send, as one batch."""
+    letters: list[Letter] = []
+
+    def work(session: Session, rows: Sequence[InboundMessage]) -> Callable[[InboundMessage], bool]:
+        now = app.clock.now()
+        letters.clear()  # a second, isolated run starts again
+        batch = _Batch(session, app, rows)
+
+        def one(row: InboundMessage) -> bool:
+            router = _Router(app, session, row, batch)
+            router.route()
+            row.status = "done"
+            row.attempts = 0
+            row.touched_at = now
+            letters.extend(router.letters)
+            return True
+
+        return one
+
+    done = set(
+        run_batch(
+            app,
+            "route",
+            # In arrival order, so cases are numbered in the order residents wrote.
+            lambda session: inbound_at(session, ids, "triaged"),
+            work,
+            lambda row: row.id,
+            note_inbound_error("route"),
+        )
+    )
+    to_send = [
+        letter.id
+        for letter in letters
+        if letter.status == "pending" and letter.cause_inbound_id in done
+    ]
+    return [("send", to_send)]
+
+
+class _Batch:
+    """What the messages of one batch share, each looked up once for the whole batch."""
+
+    def __init__(self, session: Session, app: App, rows: Sequence[InboundMessage]) -> None:
+        self.residents = Residents(session, [r.from_addr for r in rows if "@" in r.from_addr])
+        self.sent_counts = SentCounts()
+        self.sent_counts.prefetch(session, app, rows)
+        # Cases and requests opened in this transaction: no letter can exist for them yet.
+        self.fresh_refs: set[str] = set()
 
 
 class _Router:
-    def __init__(self, app: App, session: Session, row: InboundMessage) -> None:
+    def __init__(
+        self, app: App, session: Session, row: InboundMessage, batch: _Batch | None = None
+    ) -> None:
         self.app = app
         self.session = session
         self.row = row
+        self.batch = batch or _Batch(session, app, [row])
         self.letters: list[Letter] = []
         self.received: date = row.received_on or app.clock.today()
-        # Headers are read from the stored bytes: the raw message is the record (5.12).
-        self.parsed = parse_message(row.raw)
+        # Kept by the parse stage: the message is never parsed twice.
+        self.parsed = parsed_view(row)
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -93,7 +137,7 @@ class _Router:
         # letter carries our reference too, and must never be answered).
         automatic = assess(
             parsed.headers,
-            parsed.from_addr,
+            row.from_addr,
             content_type=parsed.content_type,
             return_path=parsed.return_path or None,
             own_addresses=self.app.own_addresses,
@@ -202,6 +246,7 @@ class _Router:
             summary=summary,
             due_by=due,
         )
+        self.batch.fresh_refs.add(sr.ref)
         self.row.service_request_id = sr.id
         self.row.outcome = "service_request"
         self.session.add(
@@ -290,7 +335,7 @@ class _Router:
         if (
             case.status in STAGE_OPEN
             and row.label == "complaint"
-            and not seems_related(self.parsed.new_text(), f"{case.subject}\n{case.understanding}")
+            and not seems_related(self.parsed.new_text, f"{case.subject}\n{case.understanding}")
         ):
             # 6.8: an unrelated issue is a new complaint. A person decides; it stays here until.
             why = "joined the open case, but it shares nothing with it: a person decides (6.8)"
@@ -391,7 +436,7 @@ class _Router:
         address = (
             self.row.from_addr if "@" in self.row.from_addr else f"unknown-sender-{self.row.id}"
         )
-        return resident_for(self.session, address, self.row.from_name)
+        return self.batch.residents.get(address, self.row.from_name)
 
     def create_case(self, resident: Resident, pending: bool) -> Case:
         row = self.row
@@ -412,6 +457,7 @@ class _Router:
             priority=bool(flags.get("vulnerability")),
             building_safety=bool(flags.get("building_safety")),
         )
+        self.batch.fresh_refs.add(case.ref)
         state, event = machine.open_case(
             case.ref, self.received, self.app.calendar, pending_triage=pending
         )
@@ -491,19 +537,22 @@ class _Router:
                 inbound_id=self.row.id,
             )
             return
+        ref = case.ref if case else kw["service_request"].ref
         try:
             letter = queue_letter(
                 self.session,
                 self.app,
                 kind=kind,
                 context=context,
-                dedupe_key=f"{(case.ref if case else kw['service_request'].ref)}:{kind}"
+                dedupe_key=f"{ref}:{kind}"
                 + (f":stage{case.stage}" if case and kind.startswith("stage2") else ""),
                 recipient=self.row_reply_address(),
                 recipient_name=self.row.from_name,
                 case=case,
                 in_reply_to=f"<{self.row.message_id}>" if self.row.message_id else "",
                 cause_inbound_id=self.row.id,
+                sent_counts=self.batch.sent_counts,
+                fresh=ref in self.batch.fresh_refs,
                 **kw,
             )
         except LetterRefused:
@@ -519,7 +568,7 @@ class _Router:
     def row_reply_address(self) -> str:
         # Letters go to the sender, never to a Reply-To nobody has confirmed as the resident's:
         # an acknowledgement repeats the complaint, which is personal information.
-        return self.parsed.from_addr.lower()
+        return self.row.from_addr.lower()
 
 
 def _summary(issue: object, subject: str, text: str) -> str:

@@ -1,23 +1,27 @@
-"""Stage: send. Deliver one outbox letter and record the Message-ID sent.
+"""Stage: send. Deliver outbox letters and record the Message-IDs sent.
 
-A letter is claimed (pending -> sending) with one conditional UPDATE, so two workers never send
-the same letter. Transient failures go back to pending with a backoff; permanent ones are
-quarantined and shown to staff. An SMTP outage delays letters; it never loses or doubles one.
+Letters go in batches. A batch is claimed (pending -> sending) with one conditional UPDATE, so two
+workers never send the same letter; each group the sender hands over together is marked
+"transmitting" in one write just before DATA. Transient failures go back to pending with a
+backoff; permanent ones are quarantined and shown to staff. An SMTP outage delays letters; it
+never loses or doubles one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from worker.adapters.db_models import Letter, Quarantine
 from worker.bootstrap import App
 from worker.domain.errors import DeliveryUncertain, PermanentError, TransientError
 from worker.domain.mail_safety import outgoing_auto_headers
 from worker.domain.parsing import safe_header_value
+from worker.ports import MailSender, SendResult
 from worker.records import audit
 
 MAX_BACKOFF_SECONDS = 300
@@ -47,95 +51,138 @@ def build_message(app: App, letter: Letter) -> EmailMessage:
     return msg
 
 
-def run(app: App, letter_id: int) -> list[tuple[str, int]]:
+def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
+    """Send a batch of letters: one claim, one "transmitting" mark per group the sender hands
+    over together, and one write of the outcomes."""
     now = app.clock.now()
     with app.db.session() as session:
-        claimed = session.execute(
-            update(Letter)
-            .where(Letter.id == letter_id, Letter.status == "pending")
-            .values(
-                status="sending",
-                claimed_at=now,
-                claimed_by=app.instance_id,
-                attempts=Letter.attempts + 1,
-            )
-        ).rowcount
+        claimed = set(
+            session.scalars(
+                update(Letter)
+                .where(Letter.id.in_(letter_ids), Letter.status == "pending")
+                .values(
+                    status="sending",
+                    claimed_at=now,
+                    claimed_by=app.instance_id,
+                    attempts=Letter.attempts + 1,
+                )
+                .returning(Letter.id)
+            ).all()
+        )
     if not claimed:
-        return []  # sent already, suppressed, or another worker has it
+        return []  # sent already, suppressed, or another worker has them
+    ids = [i for i in letter_ids if i in claimed]
+    messages: list[EmailMessage] = []
+    built: list[int] = []
+    broken: dict[int, Exception] = {}
     with app.db.session() as session:
-        letter = session.get(Letter, letter_id)
-        assert letter is not None
-        message = build_message(app, letter)
+        by_id = {
+            letter.id: letter
+            for letter in session.scalars(select(Letter).where(Letter.id.in_(ids)))
+        }
+        for letter_id in ids:
+            try:
+                messages.append(build_message(app, by_id[letter_id]))
+                built.append(letter_id)
+            except Exception as exc:  # noqa: BLE001 - this letter fails alone
+                broken[letter_id] = PermanentError(f"the letter could not be built: {exc}")
 
-    def before_data() -> None:
-        # Past this point a crash leaves the letter "transmitting": it may have been delivered,
-        # so the recovery sweep hands it to a person instead of sending it twice.
+    def before_data(indices: Sequence[int]) -> None:
+        # Past this point a crash leaves these letters "transmitting": they may have been
+        # delivered, so the recovery sweep hands them to a person instead of sending them twice.
         with app.db.session() as session:
             session.execute(
-                update(Letter).where(Letter.id == letter_id).values(status="transmitting")
+                update(Letter)
+                .where(Letter.id.in_([built[i] for i in indices]))
+                .values(status="transmitting")
             )
 
-    try:
-        sent_id = app.sender.send(message, before_data)
-    except TransientError as exc:
-        with app.db.session() as session:
-            letter = session.get(Letter, letter_id)
-            assert letter is not None
-            letter.status = "pending"
-            letter.last_error = str(exc)[:1000]
-            letter.next_attempt_at = app.clock.now() + backoff(letter.attempts)
-            audit(session, "sender", "letter.retry", str(exc), letter_id=letter_id)
-        raise
-    except DeliveryUncertain as exc:
-        # It may have been delivered: never sent again automatically; a person checks and
-        # resends if needed (as the recovery sweep does for a worker that died mid-delivery).
-        with app.db.session() as session:
-            letter = session.get(Letter, letter_id)
-            assert letter is not None
-            letter.status = "uncertain"
-            letter.last_error = str(exc)[:1000]
-            reason = f"{letter.kind} to {letter.recipient}: {exc}"[:1000]
-            session.add(Quarantine(letter_id=letter_id, kind="uncertain_delivery", reason=reason))
-            audit(
-                session,
-                "sender",
-                "letter.uncertain",
-                reason,
-                letter_id=letter_id,
-                case_id=letter.case_id,
-            )
-        return []
-    except PermanentError as exc:
-        with app.db.session() as session:
-            letter = session.get(Letter, letter_id)
-            assert letter is not None
-            letter.status = "failed"
-            letter.last_error = str(exc)[:1000]
-            session.add(
-                Quarantine(letter_id=letter_id, kind="smtp_permanent", reason=str(exc)[:1000])
-            )
-            audit(
-                session,
-                "sender",
-                "letter.failed",
-                str(exc),
-                letter_id=letter_id,
-                case_id=letter.case_id,
-            )
-        return []
-    with app.db.session() as session:
-        letter = session.get(Letter, letter_id)
-        assert letter is not None
-        letter.status = "sent"
-        letter.sent_at = app.clock.now()
-        letter.message_id = sent_id or letter.message_id
-        letter.last_error = ""
-        audit(
-            session,
-            "sender",
-            "letter.sent",
-            f"{letter.kind} sent to {letter.recipient}",
-            letter_id=letter_id,
-            case_id=letter.case_id,
-        )
+    outcomes: dict[int, tuple[str, Exception | None]] = {
+        letter_id: ("", exc) for letter_id, exc in broken.items()
+    }
+    if messages:
+        for result in _send_batch(app.sender, messages, before_data):
+            outcomes[built[result.index]] = (result.message_id, result.error)
+    _record_outcomes(app, outcomes)
     return []
+
+
+def _send_batch(
+    sender: MailSender,
+    messages: Sequence[EmailMessage],
+    before_data: Callable[[Sequence[int]], None],
+) -> list[SendResult]:
+    batch = getattr(sender, "send_batch", None)
+    if batch is not None:
+        results: list[SendResult] = batch(messages, before_data)
+        return results
+    # A sender without batches (a test double): one letter at a time, same guarantees.
+    out: list[SendResult] = []
+    for index, message in enumerate(messages):
+        try:
+            sent_id = sender.send(message, lambda i=index: before_data([i]))
+            out.append(SendResult(index, sent_id))
+        except (TransientError, PermanentError, DeliveryUncertain) as exc:
+            out.append(SendResult(index, str(message.get("Message-ID", "")), exc))
+    return out
+
+
+def _record_outcomes(app: App, outcomes: dict[int, tuple[str, Exception | None]]) -> None:
+    now = app.clock.now()
+    with app.db.session() as session:
+        letters = session.scalars(select(Letter).where(Letter.id.in_(list(outcomes)))).all()
+        for letter in letters:
+            sent_id, error = outcomes[letter.id]
+            if error is None:
+                letter.status = "sent"
+                letter.sent_at = now
+                letter.message_id = sent_id or letter.message_id
+                letter.last_error = ""
+                audit(
+                    session,
+                    "sender",
+                    "letter.sent",
+                    f"{letter.kind} sent to {letter.recipient}",
+                    letter_id=letter.id,
+                    case_id=letter.case_id,
+                )
+            elif isinstance(error, DeliveryUncertain):
+                # It may have been delivered: never sent again automatically; a person checks
+                # and resends if needed (as the recovery sweep does for a worker that died
+                # mid-delivery).
+                letter.status = "uncertain"
+                letter.last_error = str(error)[:1000]
+                reason = f"{letter.kind} to {letter.recipient}: {error}"[:1000]
+                session.add(
+                    Quarantine(letter_id=letter.id, kind="uncertain_delivery", reason=reason)
+                )
+                audit(
+                    session,
+                    "sender",
+                    "letter.uncertain",
+                    reason,
+                    letter_id=letter.id,
+                    case_id=letter.case_id,
+                )
+            elif isinstance(error, PermanentError):
+                letter.status = "failed"
+                letter.last_error = str(error)[:1000]
+                session.add(
+                    Quarantine(letter_id=letter.id, kind="smtp_permanent", reason=str(error)[:1000])
+                )
+                audit(
+                    session,
+                    "sender",
+                    "letter.failed",
+                    str(error),
+                    letter_id=letter.id,
+                    case_id=letter.case_id,
+                )
+            else:
+                # Transient (or unexpected): back to pending with a backoff; the recovery sweep
+                # queues it again when due, so an outage of any length neither loses nor
+                # doubles it.
+                letter.status = "pending"
+                letter.last_error = str(error)[:1000]
+                letter.next_attempt_at = now + backoff(letter.attempts)
+                audit(session, "sender", "letter.retry", str(error), letter_id=letter.id)

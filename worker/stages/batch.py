@@ -1,0 +1,86 @@
+"""Running one stage over a batch: each message in its own savepoint, so one failure is recorded
+on that message and the rest of the batch carries on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.orm import Session
+
+from worker.adapters.db_models import InboundMessage
+
+if TYPE_CHECKING:
+    from worker.bootstrap import App
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def each(
+    session: Session,
+    stage: str,
+    items: Sequence[T],
+    work: Callable[[T], bool],
+    item_id: Callable[[T], int],
+    on_error: Callable[[T, Exception], None] | None = None,
+) -> list[int]:
+    """Run ``work`` on every item in its own savepoint; returns the ids for which it returned
+    True. One item's exception rolls back only that item's changes: it is logged (and given to
+    ``on_error``, which runs outside the savepoint) and the batch carries on."""
+    passed: list[int] = []
+    for item in items:
+        try:
+            with _savepoint(session):
+                if work(item):
+                    passed.append(item_id(item))
+        except Exception as exc:  # noqa: BLE001 - isolated to this item; retried by the sweep
+            log.warning("%s: item %s failed: %s: %s", stage, item_id(item), type(exc).__name__, exc)
+            if on_error is not None:
+                on_error(item, exc)
+    return passed
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[None]:
+    with session.begin_nested():
+        yield
+
+
+def note_inbound_error(stage: str) -> Callable[[InboundMessage, Exception], None]:
+    def note(row: InboundMessage, exc: Exception) -> None:
+        row.error = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
+
+    return note
+
+
+def run_batch(
+    app: App,
+    stage: str,
+    load: Callable[[Session], Sequence[T]],
+    work: Callable[[Session, Sequence[T]], Callable[[T], bool]],
+    item_id: Callable[[T], int],
+    on_error: Callable[[T, Exception], None] | None = None,
+) -> list[int]:
+    """Run a stage over a batch in one transaction; returns the ids ``work`` passed on.
+
+    ``load`` selects the batch's items still at this stage; ``work`` prepares what the whole batch
+    shares (one query, one model call) and returns the function for one item. The whole batch is
+    tried first without savepoints (a savepoint per message costs more statements than the work).
+    If any message fails, that transaction is rolled back and the batch is run again with each
+    message in its own savepoint, so the failure is recorded on that message alone and the rest
+    go on."""
+    try:
+        with app.db.session() as session:
+            items = load(session)
+            one = work(session, items)
+            return [item_id(item) for item in items if one(item)]
+    except Exception as exc:  # noqa: BLE001 - isolated below; a database outage fails there too
+        log.info("%s: batch failed (%s: %s); one message at a time", stage, type(exc).__name__, exc)
+    with app.db.session() as session:
+        items = load(session)
+        one = work(session, items)
+        return each(session, stage, items, one, item_id, on_error)
