@@ -126,6 +126,8 @@ def test_works_from_a_worker_thread_and_inside_a_running_loop(smtp_server: SmtpS
         "smtp://host:port",
         "smtps://host?starttls=1",
         "smtp://host?starttls=maybe",
+        "smtp://host?pool=0",
+        "smtp://host?pool=many",
     ],
 )
 def test_bad_url_raises_configuration_error(url: str) -> None:
@@ -150,3 +152,5 @@ def test_url_parts() -> None:
     assert parse_smtp_url("smtp://h:587?starttls=0").starttls is False
     assert parse_smtp_url("smtp://h:587").starttls is None
     assert parse_smtp_url("smtp://h?verify=0").verify is False
+    assert parse_smtp_url("smtp://h?pool=40").pool_size == 40
+    assert parse_smtp_url("smtp://h").pool_size is None

@@ -5,9 +5,13 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from worker.adapters.file_outbox import FileSender, safe_filename
+from worker.domain.errors import TransientError
 from worker.ports import MailSender
 
 
@@ -89,3 +93,67 @@ def test_unsafe_message_ids_cannot_escape_the_directory(tmp_path: Path) -> None:
     (path,) = (tmp_path / "out").iterdir()
     assert path.parent == tmp_path / "out"
     assert "/" not in path.name and not path.name.startswith(".")
+
+
+def test_send_batch_announces_every_letter_once_before_writing_any(tmp_path: Path) -> None:
+    sender = FileSender(tmp_path)
+    seen_on_disk: list[list[str]] = []
+    calls: list[list[int]] = []
+
+    def before_data(indices: Sequence[int]) -> None:
+        calls.append(list(indices))
+        seen_on_disk.append(sorted(p.name for p in tmp_path.iterdir()))
+
+    results = sender.send_batch([letter(f"<b{n}@landlord.example>") for n in range(3)], before_data)
+
+    assert calls == [[0, 1, 2]]
+    assert seen_on_disk == [[]]
+    assert [(r.index, r.message_id, r.error) for r in results] == [
+        (n, f"<b{n}@landlord.example>", None) for n in range(3)
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"b{n}@landlord.example.eml" for n in range(3)
+    ]
+
+
+def test_send_batch_keeps_a_letter_already_written_and_names_new_ones(tmp_path: Path) -> None:
+    sender = FileSender(tmp_path)
+    sender.send(letter())
+    changed = letter()
+    changed.replace_header("Subject", "changed")
+    unnamed = letter(message_id=None)
+    unnamed.replace_header("X-Complaints-Case-Ref", "CMP-2025-0002")
+
+    results = sender.send_batch([changed, unnamed], lambda indices: None)
+
+    assert results[0].message_id == "<ack-1@landlord.example>"
+    assert results[1].message_id == unnamed["Message-ID"]
+    assert read(tmp_path / "ack-1@landlord.example.eml")["Subject"] == (
+        "Your complaint CMP-2025-0001"
+    )
+    assert (tmp_path / "CMP-2025-0002-stage1_acknowledgement.eml").exists()
+
+
+def test_send_batch_returns_write_failures_instead_of_raising(tmp_path: Path) -> None:
+    (tmp_path / "not-a-directory").write_text("x")
+    sender = FileSender(tmp_path / "not-a-directory" / "outbox")
+
+    results = sender.send_batch([letter("<c0@x>"), letter("<c1@x>")], lambda indices: None)
+
+    assert [(r.index, type(r.error)) for r in results] == [(0, TransientError), (1, TransientError)]
+
+
+def test_send_batch_writes_nothing_when_before_data_fails(tmp_path: Path) -> None:
+    def before_data(indices: Sequence[int]) -> None:
+        raise RuntimeError("database is down")
+
+    with pytest.raises(RuntimeError, match="database is down"):
+        FileSender(tmp_path).send_batch([letter()], before_data)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_send_batch_of_nothing_does_not_call_before_data(tmp_path: Path) -> None:
+    def before_data(indices: Sequence[int]) -> None:
+        raise AssertionError("not expected")
+
+    assert FileSender(tmp_path).send_batch([], before_data) == []

@@ -3,7 +3,8 @@
 The file name comes from the Message-ID, or, for a letter without one, from its
 ``X-Complaints-Case-Ref`` and ``X-Complaints-Letter-Kind`` headers. A file is written to a hidden
 temporary name, flushed, then linked into place without overwriting, so a reader never sees half a
-letter and sending the same letter twice leaves one file.
+letter and sending the same letter twice leaves one file. `send_batch` announces the whole batch
+with one ``before_data`` call, then writes the files.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import email.utils
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from worker.domain.errors import TransientError
+from worker.ports import SendResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 
@@ -55,23 +57,54 @@ class FileSender:
         path = self.path_for(message)
         if path is not None and path.exists():
             return _message_id_of(path) or str(message.get("Message-ID", ""))
+        path = self._named(message)
+        if before_data is not None:
+            before_data()
+        return self._write(message, path)
+
+    def send_batch(
+        self,
+        messages: Sequence[email.message.EmailMessage],
+        before_data: Callable[[Sequence[int]], None],
+    ) -> list[SendResult]:
+        if not messages:
+            return []
+        paths = [self._named(message) for message in messages]
+        # Writing a file is all-or-nothing (see _write_once), so unlike SMTP nothing here can
+        # leave a letter half-delivered: one announcement for the whole batch is enough.
+        before_data(list(range(len(messages))))
+        results: list[SendResult] = []
+        for index, (message, path) in enumerate(zip(messages, paths, strict=True)):
+            try:
+                results.append(SendResult(index, self._write(message, path)))
+            except TransientError as exc:
+                results.append(SendResult(index, str(message.get("Message-ID", "")), exc))
+        return results
+
+    def close(self) -> None:
+        """Nothing to release; here so every sender can be closed alike."""
+
+    def _named(self, message: email.message.EmailMessage) -> Path:
+        """The file for `message`, giving it a Message-ID unless one is already on file."""
+        path = self.path_for(message)
+        if path is not None and path.exists():
+            return path
         if not message.get("Message-ID"):
             _name, address = email.utils.parseaddr(str(message.get("From", "")))
             message["Message-ID"] = email.utils.make_msgid(
                 domain=address.rpartition("@")[2] or None
             )
-        if path is None:
-            path = self.path_for(message)
-            assert path is not None
-        message_id = str(message["Message-ID"])
-        if before_data is not None:
-            before_data()
+        return path or self.directory / f"{safe_filename(str(message['Message-ID']))}.eml"
+
+    def _write(self, message: email.message.EmailMessage, path: Path) -> str:
+        """Write `message` to `path` unless a letter is there already; the Message-ID on file."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            _write_once(path, message.as_bytes())
+            if not path.exists():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                _write_once(path, message.as_bytes())
+            return _message_id_of(path) or str(message.get("Message-ID", ""))
         except OSError as exc:
             raise TransientError(f"cannot write {path}: {exc}") from exc
-        return _message_id_of(path) or message_id
 
 
 def _write_once(path: Path, data: bytes) -> None:

@@ -1,13 +1,22 @@
-"""MailSender adapter for an SMTP server (aiosmtplib, driven from synchronous code).
+"""MailSender adapter for an SMTP server: a pool of persistent aiosmtplib connections, driven by
+one private event loop thread, usable from any number of synchronous threads.
 
-URL: ``smtp://[user:password@]host[:port][?starttls=1|0][&verify=0]`` or ``smtps://...`` (implicit
-TLS, port 465 by default). For ``smtp://`` STARTTLS is used when the server offers it, required with
-``starttls=1`` and never tried with ``starttls=0``. ``verify=0`` skips certificate checks (test
-relays only). User and password are percent-decoded.
+URL: ``smtp://[user:password@]host[:port][?starttls=1|0][&verify=0][&pool=N]`` or ``smtps://...``
+(implicit TLS, port 465 by default). For ``smtp://`` STARTTLS is used when the server offers it,
+required with ``starttls=1`` and never tried with ``starttls=0``. ``verify=0`` skips certificate
+checks (test relays only). ``pool=N`` is how many connections the sender keeps open at most
+(default 20; a ``pool_size`` given to the constructor wins). User and password are
+percent-decoded.
+
+Connections are opened when first needed, kept between calls, checked with NOOP when they have
+sat unused for a minute, and replaced once, silently, when the server turns out to have dropped
+them before MAIL FROM. ``close()`` quits them and stops the loop thread.
 
 Errors are sorted for the outbox's retry logic: connection failures, timeouts, SMTP 4xx and refused
-logins raise TransientError (the letter is fine, the server or the configuration must be fixed);
-SMTP 5xx and every recipient refused raise PermanentError.
+logins are TransientError (the letter is fine, the server or the configuration must be fixed);
+SMTP 5xx and refused recipients are PermanentError; a connection lost or timed out once DATA has
+begun is DeliveryUncertain (the server may have taken the letter, so it is never resent
+automatically). A letter goes to DATA only when every one of its recipients was accepted.
 """
 
 from __future__ import annotations
@@ -18,24 +27,36 @@ import email.message
 import email.policy
 import email.utils
 import logging
-from collections.abc import Callable, Coroutine
+import os
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
 from worker.domain.errors import (
+    ComplaintsError,
     ConfigurationError,
     DeliveryUncertain,
     PermanentError,
     TransientError,
 )
+from worker.ports import SendResult
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_POOL_SIZE = 20
+MAX_POOL_SIZE = 500
+# Servers drop idle sessions (RFC 5321 suggests 5 minutes; some relays far sooner), and a dropped
+# connection is not always noticed at once (NAT, half-open TCP): prove an old one alive first.
+IDLE_CHECK_AFTER = 60.0
+# Generous enough for a slow server, short enough not to hold up close() or an aborted group.
+_QUICK_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -47,11 +68,13 @@ class SmtpSettings:
     tls: bool = False  # implicit TLS (smtps://)
     starttls: bool | None = None  # None: when offered
     verify: bool = True
+    pool_size: int | None = None  # None: the sender's default
 
     def __repr__(self) -> str:  # never show the password
         return (
             f"SmtpSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
-            f"tls={self.tls}, starttls={self.starttls}, verify={self.verify})"
+            f"tls={self.tls}, starttls={self.starttls}, verify={self.verify}, "
+            f"pool_size={self.pool_size})"
         )
 
 
@@ -64,6 +87,17 @@ def _flag(query: dict[str, list[str]], key: str) -> bool | None:
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"SMTP URL: {key}={value!r} must be 1 or 0")
+
+
+def _pool_size(query: dict[str, list[str]]) -> int | None:
+    if "pool" not in query:
+        return None
+    value = query["pool"][-1]
+    if not value.isdigit() or not 1 <= int(value) <= MAX_POOL_SIZE:
+        raise ConfigurationError(
+            f"SMTP URL: pool={value!r} must be a whole number from 1 to {MAX_POOL_SIZE}"
+        )
+    return int(value)
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
@@ -94,90 +128,323 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         tls=tls,
         starttls=False if tls else starttls,
         verify=_flag(query, "verify") is not False,
+        pool_size=_pool_size(query),
     )
 
 
 class SmtpSender:
-    """`worker.ports.MailSender` over SMTP. One connection per letter; safe from any thread."""
+    """`worker.ports.MailSender` over SMTP with a pool of persistent connections.
 
-    def __init__(self, settings: SmtpSettings, timeout: float = DEFAULT_TIMEOUT) -> None:
+    ``send_batch`` works in groups of ``pool_size`` letters, one connection each: MAIL and RCPT
+    for the whole group at once, one ``before_data`` call for the letters all of whose
+    recipients were accepted, then their DATA at once. The next group is written out (MIME to
+    bytes) while this one's DATA is on the wire, but opened only once it is done.
+
+    Safe to call from any number of threads at once: every call runs its SMTP conversations on
+    the sender's own event loop thread and waits for them. Never call it from that thread (that
+    is, from ``before_data``)."""
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        timeout: float = DEFAULT_TIMEOUT,
+        pool_size: int | None = None,
+        idle_check_after: float = IDLE_CHECK_AFTER,
+    ) -> None:
+        size = pool_size or settings.pool_size or DEFAULT_POOL_SIZE
+        if not 1 <= size <= MAX_POOL_SIZE:
+            raise ConfigurationError(f"SMTP pool size {size} must be from 1 to {MAX_POOL_SIZE}")
         self.settings = settings
         self.timeout = timeout
+        self.pool_size = size
+        self.idle_check_after = idle_check_after
+        self._lock = threading.Lock()
+        self._runtime: _Runtime | None = None
 
     @classmethod
-    def from_url(cls, url: str, timeout: float = DEFAULT_TIMEOUT) -> SmtpSender:
-        return cls(parse_smtp_url(url), timeout=timeout)
+    def from_url(
+        cls,
+        url: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        pool_size: int | None = None,
+        idle_check_after: float = IDLE_CHECK_AFTER,
+    ) -> SmtpSender:
+        return cls(parse_smtp_url(url), timeout, pool_size, idle_check_after)
 
     def __repr__(self) -> str:
-        return f"SmtpSender({self.settings.host}:{self.settings.port})"
+        return f"SmtpSender({self.settings.host}:{self.settings.port}, pool={self.pool_size})"
 
     def send(
         self,
         message: email.message.EmailMessage,
         before_data: Callable[[], None] | None = None,
     ) -> str:
-        if not message.get("Message-ID"):
-            message["Message-ID"] = email.utils.make_msgid(domain=_sender_domain(message))
-        message_id = str(message["Message-ID"])
-        s = self.settings
-        where = f"SMTP {s.host}:{s.port}"
-        handed_over = False
-
-        def start_data() -> None:
-            nonlocal handed_over
+        def before_this_one(_indices: Sequence[int]) -> None:
             if before_data is not None:
                 before_data()
-            handed_over = True
 
+        (result,) = self.send_batch([message], before_this_one)
+        if result.error is not None:
+            raise result.error
+        return result.message_id
+
+    def send_batch(
+        self,
+        messages: Sequence[email.message.EmailMessage],
+        before_data: Callable[[Sequence[int]], None],
+    ) -> list[SendResult]:
+        results: list[SendResult] = []
+        runtime: _Runtime | None = None
+        unreachable: TransientError | None = None
+        # The previous group's DATA, on the wire while this thread writes out the next group.
+        on_the_wire: concurrent.futures.Future[list[SendResult]] | None = None
+        for start in range(0, len(messages), self.pool_size):
+            letters = _prepare_many(messages, start, self.pool_size, results)
+            if on_the_wire is not None:
+                results.extend(on_the_wire.result())
+                on_the_wire = None
+            if not letters:
+                continue
+            if unreachable is not None:
+                # The last group could not even connect: trying again now would only make each
+                # remaining group wait for its own timeouts before failing the same way.
+                results.extend(
+                    SendResult(letter.index, letter.message_id, unreachable) for letter in letters
+                )
+                continue
+            runtime = runtime or self._started()
+            group = _Group(letters)
+            refused, on_the_wire = self._open(runtime, group, before_data)
+            results.extend(refused)
+            if group.unreached == len(group.letters):
+                unreachable = TransientError(f"not tried: {group.unreachable}")
+        if on_the_wire is not None:
+            results.extend(on_the_wire.result())
+        return results
+
+    def _open(
+        self,
+        runtime: _Runtime,
+        group: _Group,
+        before_data: Callable[[Sequence[int]], None],
+    ) -> tuple[list[SendResult], concurrent.futures.Future[list[SendResult]] | None]:
+        """MAIL and RCPT for the group, ``before_data``, then DATA started: the letters refused,
+        and the future of the others' results."""
+        pool = runtime.pool
         try:
-            errors = _run(self._deliver(message, start_data))
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            if codes and all(400 <= c < 500 for c in codes):
-                raise TransientError(f"{where}: recipients deferred: {detail}") from exc
-            raise PermanentError(f"{where}: recipients refused: {detail}") from exc
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise TransientError(
-                f"{where}: login refused ({exc.code} {exc.message}); check the SMTP URL"
-            ) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            text = f"{where}: {exc.code} {exc.message}"
-            if 500 <= exc.code < 600:
-                raise PermanentError(text) from exc
-            raise TransientError(text) from exc
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            if handed_over:
-                # The message was (perhaps wholly) sent but no answer came: the server may have
-                # accepted it, so a retry could deliver it twice.
-                raise DeliveryUncertain(
-                    f"{where}: {type(exc).__name__} during DATA: {exc}; it may have been "
-                    "delivered. Check before resending."
-                ) from exc
-            # Connection refused or dropped, timeouts, TLS failures, STARTTLS not offered.
-            raise TransientError(f"{where}: {type(exc).__name__}: {exc}") from exc
-        if errors:
-            # Some recipients took it; sending again would duplicate the letter for them.
-            log.warning("%s: %s accepted with refusals: %s", where, message_id, errors)
-        return message_id
+            refused = runtime.call(pool.open_group(group))
+            ready = [letter.index for letter in group.ready_letters()]
+            if not ready:
+                return refused, None
+            # Run here, in the caller's thread: it writes to the database, and the loop thread
+            # must stay free for the other groups and callers.
+            before_data(ready)
+            return refused, runtime.submit(pool.transmit(group))
+        except BaseException:
+            # before_data failed, or this thread was interrupted (e.g. a dramatiq time limit)
+            # while the group was open: nothing of it may be handed over, and its connections
+            # must go back to the pool. A no-op once DATA has started.
+            try:
+                runtime.call(pool.abort(group))
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("%s: could not abort an SMTP group", pool.where)
+            raise
 
-    async def _deliver(
-        self, message: email.message.EmailMessage, before_data: Callable[[], None] | None
-    ) -> dict[str, aiosmtplib.SMTPResponse]:
-        """MAIL, RCPT, then ``before_data``, then DATA: the caller learns the last moment at
-        which a crash certainly means "not delivered" (everything before DATA)."""
+    def _started(self) -> _Runtime:
+        with self._lock:
+            runtime = self._runtime
+            # After a fork the loop thread is gone (only the forking thread survives): start anew.
+            if runtime is None or runtime.pid != os.getpid():
+                runtime = _Runtime.start(self)
+                self._runtime = runtime
+            return runtime
+
+    def close(self) -> None:
+        """Quit every connection and stop the loop thread. The sender may be used again
+        afterwards (it then starts afresh)."""
+        with self._lock:
+            runtime, self._runtime = self._runtime, None
+        if runtime is not None and runtime.pid == os.getpid():
+            runtime.stop()
+
+
+# --- what runs in the caller's thread ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Letter:
+    index: int
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+
+def _prepare_many(
+    messages: Sequence[email.message.EmailMessage],
+    start: int,
+    count: int,
+    failed: list[SendResult],
+) -> list[_Letter]:
+    """`_prepare` for ``messages[start:start + count]``; the letters that cannot be sent at all
+    are added to `failed`."""
+    letters: list[_Letter] = []
+    for index in range(start, min(start + count, len(messages))):
+        message = messages[index]
+        try:
+            letters.append(_prepare(index, message))
+        except Exception as exc:  # noqa: BLE001 - one bad letter must not stop the batch
+            if isinstance(exc, PermanentError):
+                error = exc
+            else:
+                error = PermanentError(f"cannot write the letter: {exc}")
+                error.__cause__ = exc
+            failed.append(SendResult(index, str(message.get("Message-ID", "")), error))
+    return letters
+
+
+def _prepare(index: int, message: email.message.EmailMessage) -> _Letter:
+    """Envelope and wire bytes of one letter, made in the caller's thread (CPU work the loop
+    thread should not do while it has conversations to keep going)."""
+    if not message.get("Message-ID"):
+        message["Message-ID"] = email.utils.make_msgid(domain=_sender_domain(message))
+    message_id = str(message["Message-ID"])
+    _name, sender = email.utils.parseaddr(str(message.get("From", "")))
+    recipients = tuple(
+        address
+        for _name, address in email.utils.getaddresses(
+            [str(v) for key in ("To", "Cc", "Bcc") for v in message.get_all(key, [])]
+        )
+        if address
+    )
+    if not recipients:
+        raise PermanentError("the letter has no recipient address")
+    del message["Bcc"]
+    return _Letter(
+        index, message_id, sender, recipients, message.as_bytes(policy=email.policy.SMTP)
+    )
+
+
+def _sender_domain(message: email.message.EmailMessage) -> str | None:
+    _name, address = email.utils.parseaddr(str(message.get("From", "")))
+    return address.rpartition("@")[2] or None
+
+
+class _Runtime:
+    """The loop thread of one SmtpSender, and the pool that lives on it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+        self.loop = loop
+        self.thread = thread
+        self.pid = os.getpid()
+        self.pool: _Pool
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._waiting: set[concurrent.futures.Future[Any]] = set()
+
+    @classmethod
+    def start(cls, sender: SmtpSender) -> _Runtime:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name=f"{sender!r}", daemon=True)
+        thread.start()
+        runtime = cls(loop, thread)
+
+        async def make_pool() -> _Pool:
+            # Built on the loop so that its queue and lock belong to it.
+            return _Pool(sender.settings, sender.timeout, sender.pool_size, sender.idle_check_after)
+
+        runtime.pool = runtime.call(make_pool())
+        return runtime
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start `coro` on the loop thread."""
+        with self._lock:
+            if self._stopped:
+                coro.close()
+                raise TransientError(f"{self.pool.where}: the sender was closed")
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            self._waiting.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._waiting.discard(future)
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the loop thread and wait for it."""
+        return self.submit(coro).result()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        try:
+            asyncio.run_coroutine_threadsafe(self.pool.shutdown(), self.loop).result()
+        except Exception:  # noqa: BLE001 - closing anyway
+            log.exception("%s: error while closing SMTP connections", self.pool.where)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+        with self._lock:
+            # Anything submitted as the loop stopped would never finish: release its waiter.
+            waiting = list(self._waiting)
+        for future in waiting:
+            future.cancel()
+
+
+# --- what runs on the loop thread ----------------------------------------------------------------
+
+
+class _Slot:
+    """One place in the pool: a client that is connected when needed and reconnected when the
+    server dropped it (the same client object, so its local host name is looked up once)."""
+
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self.client = client
+        self.last_used = time.monotonic()
+
+
+_Phase = Literal["new", "opening", "open", "transmitting", "done"]
+
+
+class _Group:
+    """Letters that go through MAIL/RCPT, before_data and DATA together, one connection each.
+    Its state is changed only on the loop thread."""
+
+    def __init__(self, letters: list[_Letter]) -> None:
+        self.letters = letters
+        self.phase: _Phase = "new"
+        self.opening: asyncio.Task[Any] | None = None
+        # Letters whose recipients were all accepted, each holding its connection mid-transaction.
+        self.ready: list[tuple[_Letter, _Slot]] = []
+        # How many letters failed before the server took part (connect, TLS, login), and why.
+        self.unreached = 0
+        self.unreachable: Exception | None = None
+
+    def ready_letters(self) -> list[_Letter]:
+        return [letter for letter, _slot in self.ready]
+
+
+class _Pool:
+    def __init__(
+        self, settings: SmtpSettings, timeout: float, size: int, idle_check_after: float
+    ) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        self.idle_check_after = idle_check_after
+        self.where = f"SMTP {settings.host}:{settings.port}"
+        self._slots = [_Slot(self._client()) for _ in range(size)]
+        # Last in, first out: the warm connections are reused and the cold ones never opened.
+        self._free: asyncio.LifoQueue[_Slot] = asyncio.LifoQueue()
+        for slot in self._slots:
+            self._free.put_nowait(slot)
+        # A group takes all its connections at once, one group at a time: two groups each
+        # holding half the pool while waiting for the other half would wait for ever.
+        self._taking = asyncio.Lock()
+
+    def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
-        _name, sender = email.utils.parseaddr(str(message.get("From", "")))
-        recipients = [
-            address
-            for _name, address in email.utils.getaddresses(
-                [str(v) for key in ("To", "Cc", "Bcc") for v in message.get_all(key, [])]
-            )
-            if address
-        ]
-        if not recipients:
-            raise PermanentError("the letter has no recipient address")
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
             username=s.user,
@@ -187,36 +454,219 @@ class SmtpSender:
             validate_certs=s.verify,
             timeout=self.timeout,
         )
-        async with client:
-            await client.mail(sender)
-            errors: dict[str, aiosmtplib.SMTPResponse] = {}
+
+    async def _take(self, count: int) -> list[_Slot]:
+        taken: list[_Slot] = []
+        try:
+            async with self._taking:
+                for _ in range(count):
+                    taken.append(await self._free.get())
+        except BaseException:
+            for slot in taken:
+                self._give_back(slot, keep=True)
+            raise
+        return taken
+
+    def _give_back(self, slot: _Slot, keep: bool) -> None:
+        if not keep:
+            slot.client.close()
+        slot.last_used = time.monotonic()
+        self._free.put_nowait(slot)
+
+    # MAIL and RCPT
+
+    async def open_group(self, group: _Group) -> list[SendResult]:
+        """MAIL and RCPT for every letter of the group, concurrently; the results of those
+        refused (their connections already back in the pool). The others stay in group.ready."""
+        group.opening = asyncio.current_task()
+        group.phase = "opening"
+        slots = await self._take(len(group.letters))
+        outcomes = await asyncio.gather(
+            *(
+                self._open_one(group, letter, slot)
+                for letter, slot in zip(group.letters, slots, strict=True)
+            )
+        )
+        group.ready.sort(key=lambda pair: pair[0].index)
+        if group.phase == "opening":
+            group.phase = "open"
+        return [result for result in outcomes if result is not None]
+
+    async def _open_one(self, group: _Group, letter: _Letter, slot: _Slot) -> SendResult | None:
+        client = slot.client
+        reached = False
+        try:
+            reused = await self._ready_connection(slot)
+            reached = True
+            try:
+                await client.mail(letter.sender)
+            except (ConnectionError, aiosmtplib.SMTPResponseException) as exc:
+                gone = not isinstance(exc, aiosmtplib.SMTPResponseException) or exc.code == 421
+                if not (reused and gone):
+                    raise
+                # The server dropped a kept connection (restart, idle limit) before this letter
+                # began: nothing was sent, so a new connection is as good.
+                log.debug("%s: kept connection dropped (%s); reconnecting", self.where, exc)
+                client.close()
+                reached = False
+                await client.connect()
+                reached = True
+                await client.mail(letter.sender)
             refused: list[aiosmtplib.SMTPRecipientRefused] = []
-            for recipient in recipients:
+            for recipient in letter.recipients:
                 try:
                     await client.rcpt(recipient)
                 except aiosmtplib.SMTPRecipientRefused as exc:
                     refused.append(exc)
-                    errors[recipient] = aiosmtplib.SMTPResponse(exc.code, exc.message)
-            if len(refused) == len(recipients):
+            if refused:
+                # Handing it to the others only would leave the refused ones without it for good
+                # and a retry could not add them without doubling it for the rest: none get it.
                 raise aiosmtplib.SMTPRecipientsRefused(refused)
-            if before_data is not None:
-                before_data()
-            del message["Bcc"]
-            await client.data(message.as_bytes(policy=email.policy.SMTP))
-        return errors
+        except asyncio.CancelledError:
+            self._give_back(slot, keep=False)  # mid-command: the conversation is out of step
+            raise
+        except Exception as exc:
+            if not reached:
+                group.unreached += 1
+                group.unreachable = exc
+            # After an answer the conversation is in step and RSET makes the connection as good
+            # as new; after a timeout a late answer could be taken for the next command's.
+            answered = isinstance(
+                exc, (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused)
+            )
+            keep = False
+            try:
+                keep = answered and await self._reset(client)
+            finally:  # even when cancelled during RSET: a lost slot would shrink the pool for good
+                self._give_back(slot, keep=keep)
+            return SendResult(letter.index, letter.message_id, _classify(exc, self.where, False))
+        group.ready.append((letter, slot))
+        return None
+
+    async def _ready_connection(self, slot: _Slot) -> bool:
+        """Connect `slot` if it is not; True when it was already connected (and still is)."""
+        client = slot.client
+        if client.is_connected and time.monotonic() - slot.last_used >= self.idle_check_after:
+            try:
+                await client.noop(timeout=min(self.timeout, _QUICK_TIMEOUT))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                log.debug("%s: idle connection failed NOOP (%s); reconnecting", self.where, exc)
+                client.close()
+        if client.is_connected:
+            return True
+        client.close()  # forget any half state of the lost connection
+        await client.connect()
+        return False
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> bool:
+        """RSET the transaction on `client`; True when the connection can be used again."""
+        if not client.is_connected:
+            return False
+        try:
+            await client.rset(timeout=min(self.timeout, _QUICK_TIMEOUT))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            return False
+        return True
+
+    # DATA
+
+    async def transmit(self, group: _Group) -> list[SendResult]:
+        """DATA for every ready letter of the group, concurrently."""
+        if group.phase != "open":
+            raise RuntimeError(f"SMTP group is {group.phase}, not open")
+        group.phase = "transmitting"
+        results = await asyncio.gather(
+            *(self._transmit_one(letter, slot) for letter, slot in group.ready)
+        )
+        group.phase = "done"
+        return list(results)
+
+    async def _transmit_one(self, letter: _Letter, slot: _Slot) -> SendResult:
+        try:
+            await slot.client.data(letter.data)
+        except asyncio.CancelledError:
+            self._give_back(slot, keep=False)
+            raise
+        except Exception as exc:
+            # An answer (4xx/5xx) leaves the conversation in step; anything else does not.
+            answered = isinstance(exc, aiosmtplib.SMTPResponseException)
+            self._give_back(slot, keep=answered and slot.client.is_connected)
+            return SendResult(
+                letter.index, letter.message_id, _classify(exc, self.where, handed_over=True)
+            )
+        self._give_back(slot, keep=True)
+        return SendResult(letter.index, letter.message_id)
+
+    async def abort(self, group: _Group) -> None:
+        """Give up a group that has not begun DATA: stop its MAIL/RCPT, RSET what is open."""
+        if group.phase in ("transmitting", "done"):
+            return
+        group.phase = "done"
+        task = group.opening
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+        ready, group.ready = group.ready, []
+        keep: list[bool] = [False] * len(ready)
+        try:
+            keep = await asyncio.gather(*(self._reset(slot.client) for _letter, slot in ready))
+        finally:
+            for (_letter, slot), reusable in zip(ready, keep, strict=True):
+                self._give_back(slot, keep=reusable)
+
+    async def shutdown(self) -> None:
+        """Stop whatever is still running on the loop and QUIT every connection."""
+        me = asyncio.current_task()
+        others = [task for task in asyncio.all_tasks() if task is not me]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others)
+        await asyncio.gather(*(self._quit(slot.client) for slot in self._slots))
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected:
+            try:
+                await client.quit(timeout=min(self.timeout, _QUICK_TIMEOUT))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                pass
+        client.close()
 
 
-def _sender_domain(message: email.message.EmailMessage) -> str | None:
-    _name, address = email.utils.parseaddr(str(message.get("From", "")))
-    return address.rpartition("@")[2] or None
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, even inside a running loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    # Called from a thread that already runs a loop: use a private loop in another thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+def _classify(exc: BaseException, where: str, handed_over: bool) -> Exception:
+    """The product's error for what went wrong with one letter, its cause attached."""
+    error: Exception
+    if isinstance(exc, ComplaintsError):
+        return exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        if codes and all(400 <= c < 500 for c in codes):
+            error = TransientError(f"{where}: recipients deferred: {detail}")
+        else:
+            error = PermanentError(f"{where}: recipients refused: {detail}")
+    elif isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        error = TransientError(
+            f"{where}: login refused ({exc.code} {exc.message}); check the SMTP URL"
+        )
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
+        # An answer from the server, even during DATA: it says whether it took the letter.
+        text = f"{where}: {exc.code} {exc.message}"
+        error = PermanentError(text) if 500 <= exc.code < 600 else TransientError(text)
+    elif handed_over:
+        # The message was (perhaps wholly) sent but no answer came: the server may have accepted
+        # it, so a retry could deliver it twice.
+        error = DeliveryUncertain(
+            f"{where}: {type(exc).__name__} during DATA: {exc}; it may have been delivered. "
+            "Check before resending."
+        )
+    elif isinstance(exc, (TimeoutError, aiosmtplib.SMTPException, OSError)):
+        # Connection refused or dropped, timeouts, TLS failures, STARTTLS not offered.
+        error = TransientError(f"{where}: {type(exc).__name__}: {exc}")
+    else:
+        # Nothing was sent (e.g. an address that cannot be written in ASCII): retrying the same
+        # letter would fail the same way, so a person must look at it.
+        log.exception("%s: unexpected error before DATA", where, exc_info=exc)
+        error = PermanentError(f"{where}: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
