@@ -89,13 +89,16 @@ class MailSender(Protocol):
         self,
         messages: Sequence[email.message.EmailMessage],
         before_data: Callable[[Sequence[int]], None],
+        after_data: Callable[[Sequence[SendResult]], None] | None = None,
     ) -> list[SendResult]:
         """Send many letters, over persistent connections where the transport has them.
 
         ``before_data(indices)`` is called with the positions of the letters whose recipients
         are all accepted, once per group and before any of them is handed over (one database
         write per group, not per letter); a crash before it means "certainly not delivered".
-        Returns one SendResult per message, in any order. Never raises for one letter's
-        failure; raises only if ``before_data`` itself raises.
+        ``after_data(results)`` is called with each group's results as soon as its DATA is
+        answered, so the caller can record them before the next group: a crash then leaves at
+        most one group in doubt. Returns one SendResult per message, in any order. Never raises
+        for one letter's failure; raises only if a callback itself raises.
         """
         ...

@@ -551,3 +551,32 @@ def test_pool_size_comes_from_the_url() -> None:
     assert SmtpSender.from_url("smtp://relay.example?pool=7").pool_size == 7
     assert SmtpSender.from_url("smtp://relay.example?pool=7", pool_size=3).pool_size == 3
     assert SmtpSender.from_url("smtp://relay.example").pool_size == 20
+
+
+def test_each_groups_results_are_reported_before_the_next_group_is_handed_over(
+    server: WatchedSmtpServer,
+) -> None:
+    """So the outbox records every group as soon as it is answered: a crash then leaves at
+    most one group's letters in doubt, not the whole batch."""
+    sender = SmtpSender.from_url(server.url, pool_size=5)
+    events: list[tuple[str, list[int]]] = []
+    try:
+        results = sender.send_batch(
+            letters(12),
+            lambda indices: events.append(("before", sorted(indices))),
+            lambda group: events.append(("after", sorted(r.index for r in group))),
+        )
+    finally:
+        sender.close()
+    assert all(r.error is None for r in results) and len(results) == 12
+    reported = [i for kind, indices in events if kind == "after" for i in indices]
+    assert sorted(reported) == list(range(12))
+    # Every group's "after" comes before the "before" of any group after the next one: at most
+    # one group is on the wire unreported while the next is opened.
+    befores = [i for i, (kind, _x) in enumerate(events) if kind == "before"]
+    afters = [i for i, (kind, _x) in enumerate(events) if kind == "after"]
+    assert len(befores) == len(afters) == 3
+    for n, after in enumerate(afters):
+        assert after > befores[n]
+        if n + 2 < len(befores):
+            assert after < befores[n + 2]

@@ -28,10 +28,14 @@ class FakeSender:
         self,
         messages: Sequence[email.message.EmailMessage],
         before_data: Callable[[Sequence[int]], None],
+        after_data: Callable[[Sequence[SendResult]], None] | None = None,
     ) -> list[SendResult]:
         before_data(list(range(len(messages))))
         self.sent.extend(messages)
-        return [SendResult(i, str(m["Message-ID"])) for i, m in enumerate(messages)]
+        results = [SendResult(i, str(m["Message-ID"])) for i, m in enumerate(messages)]
+        if after_data is not None:
+            after_data(results)
+        return results
 
     def close(self) -> None:
         self.closed = True

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,6 +80,25 @@ class Database:
             raise
         finally:
             session.close()
+
+    @property
+    def has_sequences(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def next_ids(self, session: Session, table: str, count: int) -> list[int]:
+        """``count`` fresh primary keys for ``table`` from its sequence, in one round trip
+        (PostgreSQL only): rows given their ids up front need no flush each to learn them, so a
+        batch's rows are all written together at the end."""
+        # Not flushing first: taking an id must not write the batch row by row.
+        with session.no_autoflush:
+            rows = session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": table, "n": count},
+            )
+        return [int(r[0]) for r in rows]
 
     def upgrade(self) -> None:
         upgrade(self.engine)

@@ -66,6 +66,7 @@ class FileSender:
         self,
         messages: Sequence[email.message.EmailMessage],
         before_data: Callable[[Sequence[int]], None],
+        after_data: Callable[[Sequence[SendResult]], None] | None = None,
     ) -> list[SendResult]:
         if not messages:
             return []
@@ -79,6 +80,8 @@ class FileSender:
                 results.append(SendResult(index, self._write(message, path)))
             except TransientError as exc:
                 results.append(SendResult(index, str(message.get("Message-ID", "")), exc))
+        if after_data is not None:
+            after_data(results)
         return results
 
     def close(self) -> None:

@@ -43,10 +43,11 @@ class RecipientOverride:
         self,
         messages: Sequence[email.message.EmailMessage],
         before_data: Callable[[Sequence[int]], None],
+        after_data: Callable[[Sequence[SendResult]], None] | None = None,
     ) -> list[SendResult]:
         for message in messages:
             self._redirect(message)
-        return self.inner.send_batch(messages, before_data)
+        return self.inner.send_batch(messages, before_data, after_data)
 
     def close(self) -> None:
         close = getattr(self.inner, "close", None)

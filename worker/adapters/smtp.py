@@ -192,8 +192,17 @@ class SmtpSender:
         self,
         messages: Sequence[email.message.EmailMessage],
         before_data: Callable[[Sequence[int]], None],
+        after_data: Callable[[Sequence[SendResult]], None] | None = None,
     ) -> list[SendResult]:
         results: list[SendResult] = []
+
+        def answered(group_results: list[SendResult]) -> None:
+            # Told at once, so the caller records each group before the next is handed over:
+            # a crash leaves at most the group on the wire in doubt, never the whole batch.
+            results.extend(group_results)
+            if after_data is not None:
+                after_data(group_results)
+
         runtime: _Runtime | None = None
         unreachable: TransientError | None = None
         # The previous group's DATA, on the wire while this thread writes out the next group.
@@ -201,7 +210,7 @@ class SmtpSender:
         for start in range(0, len(messages), self.pool_size):
             letters = _prepare_many(messages, start, self.pool_size, results)
             if on_the_wire is not None:
-                results.extend(on_the_wire.result())
+                answered(on_the_wire.result())
                 on_the_wire = None
             if not letters:
                 continue
@@ -219,7 +228,7 @@ class SmtpSender:
             if group.unreached == len(group.letters):
                 unreachable = TransientError(f"not tried: {group.unreachable}")
         if on_the_wire is not None:
-            results.extend(on_the_wire.result())
+            answered(on_the_wire.result())
         return results
 
     def _open(

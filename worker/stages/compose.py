@@ -29,7 +29,7 @@ from worker.bootstrap import App
 from worker.domain.errors import MissingLetterElement
 from worker.domain.mail_safety import within_sender_cap
 from worker.domain.parsing import safe_header_value
-from worker.records import audit
+from worker.records import Ids, audit
 
 
 class LetterRefused(Exception):
@@ -150,6 +150,15 @@ class SentCounts:
             self._counts[key] += 1
 
 
+def _resident_of(session: Session, service_request: ServiceRequest) -> Resident | None:
+    # The resident may have been created in this transaction and not written yet: look in the
+    # session first (session.get would not find an unwritten row).
+    for obj in session.new:
+        if isinstance(obj, Resident) and obj.id == service_request.resident_id:
+            return obj
+    return session.get(Resident, service_request.resident_id)
+
+
 def _today_window(app: App) -> tuple[datetime, datetime]:
     start = datetime.combine(app.clock.today(), time.min, tzinfo=LONDON).astimezone(UTC)
     return start, start + timedelta(days=1)
@@ -172,6 +181,7 @@ def queue_letter(
     cause_inbound_id: int | None = None,
     sent_counts: SentCounts | None = None,
     fresh: bool = False,
+    ids: Ids | None = None,
 ) -> Letter:
     """Render, check and queue one letter; returns the (new or existing) outbox row.
 
@@ -203,7 +213,7 @@ def queue_letter(
     resident = (
         case.resident
         if case is not None
-        else session.get(Resident, service_request.resident_id)
+        else _resident_of(session, service_request)
         if service_request is not None
         else None
     )
@@ -250,8 +260,12 @@ def queue_letter(
         next_attempt_at=app.clock.now(),
         last_error=why,
     )
+    letter_id = ids.take("letters") if ids else None
+    if letter_id is not None:
+        letter.id = letter_id  # written with the rest of the batch, no flush of its own
     session.add(letter)
-    session.flush()
+    if letter_id is None:
+        session.flush()
     if sent_counts is not None and automatic and status != "suppressed":
         sent_counts.add(app, recipient, cause_inbound_id)
     session.add(

@@ -38,6 +38,7 @@ from worker.domain.relatedness import seems_related
 from worker.records import (
     Residents,
     audit,
+    ids_for,
     new_case,
     new_service_request,
     record_transition,
@@ -107,7 +108,10 @@ class _Batch:
     """What the messages of one batch share, each looked up once for the whole batch."""
 
     def __init__(self, session: Session, app: App, rows: Sequence[InboundMessage]) -> None:
-        self.residents = Residents(session, [r.from_addr for r in rows if "@" in r.from_addr])
+        self.ids = ids_for(app.db, session)
+        self.residents = Residents(
+            session, [r.from_addr for r in rows if "@" in r.from_addr], self.ids
+        )
         self.sent_counts = SentCounts()
         self.sent_counts.prefetch(session, app, rows)
         # Cases and requests opened in this transaction: no letter can exist for them yet.
@@ -122,6 +126,7 @@ class _Router:
         self.session = session
         self.row = row
         self.batch = batch or _Batch(session, app, [row])
+        self._reviewed = False
         self.letters: list[Letter] = []
         self.received: date = row.received_on or app.clock.today()
         # Kept by the parse stage: the message is never parsed twice.
@@ -241,6 +246,7 @@ class _Router:
             self.session,
             resident,
             self.received,
+            ids=self.batch.ids,
             origin_inbound_id=self.row.id,
             subject=self.row.subject,
             summary=summary,
@@ -446,6 +452,7 @@ class _Router:
             self.session,
             resident,
             self.received,
+            ids=self.batch.ids,
             status="pending_triage" if pending else "stage1_open",
             origin_inbound_id=row.id,
             channel=row.source,
@@ -508,9 +515,15 @@ class _Router:
         return letter_facts.case_facts(self.app, case, stage, escalated)
 
     def review(self, case: Case | None, label: str, reason: str) -> None:
-        existing = self.session.scalar(
-            select(ReviewItem).where(ReviewItem.inbound_id == self.row.id)
-        )
+        # One item per message: one this router wrote is remembered, one written earlier (a
+        # staff action routing the message again) is looked up, without flushing the batch.
+        if self._reviewed:
+            return
+        self._reviewed = True
+        with self.session.no_autoflush:
+            existing = self.session.scalar(
+                select(ReviewItem.id).where(ReviewItem.inbound_id == self.row.id)
+            )
         if existing is not None:
             return
         self.session.add(
@@ -552,6 +565,7 @@ class _Router:
                 in_reply_to=f"<{self.row.message_id}>" if self.row.message_id else "",
                 cause_inbound_id=self.row.id,
                 sent_counts=self.batch.sent_counts,
+                ids=self.batch.ids,
                 fresh=ref in self.batch.fresh_refs,
                 **kw,
             )

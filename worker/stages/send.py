@@ -97,13 +97,23 @@ def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
                 .values(status="transmitting")
             )
 
+    recorded: set[int] = set()
+
+    def after_data(results: Sequence[SendResult]) -> None:
+        # Each group is recorded as soon as the server answers: a crash now leaves only the
+        # group on the wire "transmitting" (for a person to check), never the whole batch.
+        _record_outcomes(app, {built[r.index]: (r.message_id, r.error) for r in results})
+        recorded.update(r.index for r in results)
+
     outcomes: dict[int, tuple[str, Exception | None]] = {
         letter_id: ("", exc) for letter_id, exc in broken.items()
     }
     if messages:
-        for result in _send_batch(app.sender, messages, before_data):
-            outcomes[built[result.index]] = (result.message_id, result.error)
-    _record_outcomes(app, outcomes)
+        for result in _send_batch(app.sender, messages, before_data, after_data):
+            if result.index not in recorded:
+                outcomes[built[result.index]] = (result.message_id, result.error)
+    if outcomes:
+        _record_outcomes(app, outcomes)
     return []
 
 
@@ -111,10 +121,11 @@ def _send_batch(
     sender: MailSender,
     messages: Sequence[EmailMessage],
     before_data: Callable[[Sequence[int]], None],
+    after_data: Callable[[Sequence[SendResult]], None],
 ) -> list[SendResult]:
     batch = getattr(sender, "send_batch", None)
     if batch is not None:
-        results: list[SendResult] = batch(messages, before_data)
+        results: list[SendResult] = batch(messages, before_data, after_data)
         return results
     # A sender without batches (a test double): one letter at a time, same guarantees.
     out: list[SendResult] = []
