@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from tests.support.dovecot import free_port
 from tests.support.smtp import SmtpServer, _RecordingHandler
-from worker.adapters.smtp import SmtpSender
+from worker.adapters.smtp import DEFAULT_POOL_SIZE, SmtpSender
 from worker.domain.errors import DeliveryUncertain, PermanentError, TransientError
 from worker.ports import MailSender, SendResult
 
@@ -550,7 +550,7 @@ def test_a_letter_without_recipients_fails_alone(
 def test_pool_size_comes_from_the_url() -> None:
     assert SmtpSender.from_url("smtp://relay.example?pool=7").pool_size == 7
     assert SmtpSender.from_url("smtp://relay.example?pool=7", pool_size=3).pool_size == 3
-    assert SmtpSender.from_url("smtp://relay.example").pool_size == 20
+    assert SmtpSender.from_url("smtp://relay.example").pool_size == DEFAULT_POOL_SIZE == 8
 
 
 def test_each_groups_results_are_reported_before_the_next_group_is_handed_over(

@@ -5,7 +5,7 @@ URL: ``smtp://[user:password@]host[:port][?starttls=1|0][&verify=0][&pool=N]`` o
 (implicit TLS, port 465 by default). For ``smtp://`` STARTTLS is used when the server offers it,
 required with ``starttls=1`` and never tried with ``starttls=0``. ``verify=0`` skips certificate
 checks (test relays only). ``pool=N`` is how many connections the sender keeps open at most
-(default 20; a ``pool_size`` given to the constructor wins). User and password are
+(default 8; a ``pool_size`` given to the constructor wins). User and password are
 percent-decoded.
 
 Connections are opened when first needed, kept between calls, checked with NOOP when they have
@@ -50,7 +50,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_POOL_SIZE = 20
+# Also the most letters a crash can leave "uncertain" (handed over, answer not yet recorded),
+# each for a person to check: 8 connections already send far faster than the pipeline makes
+# letters, so a larger pool would only widen that window.
+DEFAULT_POOL_SIZE = 8
 MAX_POOL_SIZE = 500
 # Servers drop idle sessions (RFC 5321 suggests 5 minutes; some relays far sooner), and a dropped
 # connection is not always noticed at once (NAT, half-open TCP): prove an old one alive first.
