@@ -439,8 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--procs",
         type=_positive_int,
-        default=1,
-        help="worker processes, each with --threads threads (default 1; one per CPU core is best)",
+        default=None,
+        help="worker processes, each with --threads threads (default: one per CPU core with "
+        "Redis, else 1)",
     )
     p.add_argument("--no-poller", action="store_true", help="only process jobs; do not poll")
     p.add_argument("--once", action="store_true", help="poll once, finish the work, and exit")

@@ -31,7 +31,7 @@ from typing import Any
 
 from worker.bootstrap import App, bootstrap, make_mailbox
 from worker.calendar_changes import recompute_all
-from worker.domain.errors import TransientError
+from worker.domain.errors import TransientError, UserError
 from worker.ports import Mailbox
 from worker.settings import load_settings
 from worker.stages import watch_deadlines
@@ -64,11 +64,21 @@ class _Stop:
         self.event.set()
 
 
-def run_worker(threads: int = 4, poll: bool = True, once: bool = False, procs: int = 1) -> int:
+def run_worker(
+    threads: int = 4, poll: bool = True, once: bool = False, procs: int | None = None
+) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if procs > 1 and not once:
-        return _supervise(procs, threads, poll)
     settings = load_settings()
+    if procs is None:
+        # Python runs one thread at a time per process: one process per core uses the machine
+        # (as dramatiq's own command does). Without Redis the jobs live in this one process.
+        procs = (os.cpu_count() or 1) if settings.service_mode else 1
+    if procs > 1 and not once:
+        if not settings.service_mode:
+            raise UserError(
+                "--procs needs COMPLAINTS_REDIS_URL: without Redis, jobs run in one process"
+            )
+        return _supervise(procs, threads, poll)
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -289,7 +299,9 @@ def _supervise(procs: int, threads: int, poll: bool) -> int:
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    command = [sys.executable, "-m", "worker.cli", "worker", "--threads", str(threads)]
+    command = [
+        sys.executable, "-m", "worker.cli", "worker", "--threads", str(threads), "--procs", "1"
+    ]  # fmt: skip
     if not poll:
         command.append("--no-poller")
     children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command) for _ in range(procs)]
