@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from worker.adapters.db_models import InboundMessage
 from worker.jobs import as_ids
@@ -49,20 +49,24 @@ STAGES: dict[str, StageFn] = {
 INBOUND_STAGES = {"parse": "stored", "triage": "parsed", "route": "triaged"}
 
 
-def _count_attempts(app: App, stage: str, ids: list[int]) -> list[int]:
+def _count_attempts(app: App, stage: str, ids: list[int], *, first_only: bool) -> list[int]:
     """Record the attempt before doing the work, for the whole batch in one statement. Returns
-    the ids still at this stage and under the attempt limit (the sweep quarantines the rest)."""
+    the ids still at this stage and under the attempt limit (the sweep quarantines the rest).
+    ``first_only``: only items never tried before."""
     expected = INBOUND_STAGES.get(stage)
     if expected is None:
         return ids  # letters count their own attempts when claimed
+    conditions = [
+        InboundMessage.id.in_(ids),
+        InboundMessage.status == expected,
+        InboundMessage.attempts < app.settings.max_attempts,
+    ]
+    if first_only:
+        conditions.append(InboundMessage.attempts == 0)
     with app.db.session() as session:
         counted = session.scalars(
             update(InboundMessage)
-            .where(
-                InboundMessage.id.in_(ids),
-                InboundMessage.status == expected,
-                InboundMessage.attempts < app.settings.max_attempts,
-            )
+            .where(*conditions)
             .values(attempts=InboundMessage.attempts + 1)
             .returning(InboundMessage.id)
         ).all()
@@ -71,10 +75,42 @@ def _count_attempts(app: App, stage: str, ids: list[int]) -> list[int]:
 
 
 def run_stage(app: App, stage: str, ids: int | Iterable[int], *, chain: bool = True) -> Next:
-    """Run one stage on a batch; with ``chain``, carry the batch through the following stages."""
+    """Run one stage on a batch; with ``chain``, carry the batch through the following stages.
+
+    Items of the batch never tried before run together. Items tried before (their batch failed,
+    or died with its worker and came back from the queue or the recovery sweep) run one at a
+    time, each attempt counted just before that item runs: a poison message then uses up only
+    its own attempts, never its neighbours', and is quarantined alone."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    batch = _count_attempts(app, stage, as_ids(ids))
+    wanted = as_ids(ids)
+    if stage not in INBOUND_STAGES:
+        return _run_counted(app, stage, wanted, chain)
+    fresh = _count_attempts(app, stage, wanted, first_only=True)
+    following = _run_counted(app, stage, fresh, chain) if fresh else []
+    for item in _tried_before(app, stage, [i for i in wanted if i not in set(fresh)]):
+        alone = _count_attempts(app, stage, [item], first_only=False)
+        if alone:
+            following += _run_counted(app, stage, alone, chain)
+    return following
+
+
+def _tried_before(app: App, stage: str, ids: list[int]) -> list[int]:
+    """Those of ``ids`` still at this stage (the rest went on already: a repeated job)."""
+    if not ids:
+        return []
+    with app.db.session() as session:
+        still = set(
+            session.scalars(
+                select(InboundMessage.id).where(
+                    InboundMessage.id.in_(ids), InboundMessage.status == INBOUND_STAGES[stage]
+                )
+            )
+        )
+    return [i for i in ids if i in still]
+
+
+def _run_counted(app: App, stage: str, batch: list[int], chain: bool) -> Next:
     if not batch:
         return []
     try:

@@ -289,3 +289,74 @@ def test_a_service_request_from_a_resident_who_asked_for_post_is_kept_for_postin
     with app.db.session() as session:
         kinds = {x.kind: x.status for x in session.scalars(select(Letter))}
     assert kinds["service_request_acknowledgement"] == "by_post"
+
+
+class WorkerDied(BaseException):
+    """Stands for the process dying (kill -9, the OOM killer, a crash in C code): nothing in the
+    worker catches it, so the rest of the job never runs."""
+
+
+class KillsOnOne:
+    """A triager that takes the worker down whenever it meets one particular message."""
+
+    def __init__(self, real: object, poison_subject: str) -> None:
+        self.real = real
+        self.poison = poison_subject
+
+    def _check(self, items: object) -> None:
+        for item in items:  # type: ignore[attr-defined]
+            if item.subject == self.poison:
+                raise WorkerDied
+
+    def triage_many(self, items: object, **kwargs: object) -> object:
+        self._check(items)
+        return self.real.triage_many(items, **kwargs)  # type: ignore[attr-defined]
+
+    def triage(self, item: object, **kwargs: object) -> object:
+        self._check([item])
+        return self.real.triage(item, **kwargs)  # type: ignore[attr-defined]
+
+
+def _run_surviving(app: App) -> None:
+    try:
+        app.jobs.run_until_idle()  # type: ignore[attr-defined]
+    except WorkerDied:
+        app.jobs._pending.clear()  # type: ignore[attr-defined]  # a dead process's memory
+
+
+def test_a_poison_message_is_quarantined_alone_and_its_batch_neighbours_go_through(
+    app: App,
+) -> None:
+    subjects = ["Broken boiler", "POISON", "Damp bedroom", "Leaking roof", "Lift broken"]
+    ids = []
+    for n, subject in enumerate(subjects):
+        raw = EmailMessage()
+        raw["From"] = f"Resident {n} <resident{n}@example.org>"
+        raw["To"] = "complaints@thrivehomes.org.uk"
+        raw["Subject"] = subject
+        raw["Date"] = format_datetime(datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+        raw["Message-ID"] = make_msgid(domain="example.org")
+        raw.set_content(f"I am unhappy: {subject.lower()} has not been fixed after three visits.")
+        ids.append(store(app, RawInbound("test", 1, next(_uid), bytes(raw)))[0])
+    app.__dict__["triager"] = KillsOnOne(app.triager, "POISON")
+    app.jobs.enqueue("parse", ids)  # one job, one batch of five
+    _run_surviving(app)
+    # The batch died with its worker at triage: every message's attempt was counted first.
+    with app.db.session() as session:
+        rows = [session.get(InboundMessage, i) for i in ids]
+        assert {(r.status, r.attempts) for r in rows} == {("parsed", 1)}  # type: ignore[union-attr]
+    # The recovery sweep (or the queue giving the job back) retries them one at a time.
+    for _ in range(app.settings.max_attempts + 2):
+        sweep(app, older_than=timedelta(0))
+        _run_surviving(app)
+    with app.db.session() as session:
+        rows = [session.get(InboundMessage, i) for i in ids]
+        quarantined = session.scalars(select(Quarantine)).all()
+    assert {subjects[n]: r.status for n, r in enumerate(rows)} == {  # type: ignore[union-attr]
+        "Broken boiler": "done",
+        "POISON": "quarantined",
+        "Damp bedroom": "done",
+        "Leaking roof": "done",
+        "Lift broken": "done",
+    }
+    assert [(q.inbound_id, q.kind) for q in quarantined] == [(ids[1], "poison")]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import load_only
 
 from worker.adapters.clock import aware
 from worker.adapters.db_models import InboundMessage, Letter, Quarantine
@@ -43,13 +44,24 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
         # queue was touched when it was queued, and is not queued twice.
         last_touched = func.coalesce(InboundMessage.touched_at, InboundMessage.stored_at)
         stuck = session.scalars(
-            select(InboundMessage).where(
+            select(InboundMessage)
+            # Not the raw bytes and text of a whole backlog: only what the sweep decides on (the
+            # raw message is loaded for the rare one quarantined).
+            .options(
+                load_only(
+                    InboundMessage.id,
+                    InboundMessage.status,
+                    InboundMessage.attempts,
+                    InboundMessage.error,
+                )
+            )
+            .where(
                 InboundMessage.status.in_(tuple(NEXT_STAGE)),
                 last_touched <= now - older_than,
             )
         ).all()
         jobs: list[tuple[str, list[int]]] = []
-        untried: dict[str, list[int]] = {}
+        by_stage: dict[str, list[int]] = {}
         for row in stuck:
             if row.attempts >= app.settings.max_attempts:
                 step = NEXT_STAGE[row.status]
@@ -64,14 +76,14 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
                 )
                 audit(session, "system", "inbound.quarantined", reason, inbound_id=row.id)
                 continue
-            row.touched_at = now
-            if row.attempts:
-                # It was tried, in a batch that failed or died: alone this time, so that a
-                # poison message uses up only its own attempts, never its neighbours'.
-                jobs.append((NEXT_STAGE[row.status], [row.id]))
-            else:
-                untried.setdefault(NEXT_STAGE[row.status], []).append(row.id)
-        for stage, ids in untried.items():
+            # (An item tried before is run alone when its job comes: see pipeline.run_stage.)
+            by_stage.setdefault(NEXT_STAGE[row.status], []).append(row.id)
+        requeued = [i for ids in by_stage.values() for i in ids]
+        for batch in chunks(requeued, 1000):
+            session.execute(
+                update(InboundMessage).where(InboundMessage.id.in_(batch)).values(touched_at=now)
+            )
+        for stage, ids in by_stage.items():
             jobs.extend((stage, batch) for batch in chunks(ids))
         abandoned = session.scalars(
             select(Letter).where(
