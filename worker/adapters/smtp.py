@@ -333,8 +333,16 @@ def _prepare(index: int, message: email.message.EmailMessage) -> _Letter:
         raise PermanentError("the letter has no recipient address")
     del message["Bcc"]
     return _Letter(
-        index, message_id, sender, recipients, message.as_bytes(policy=email.policy.SMTP)
+        index, message_id, sender, recipients, message.as_bytes(policy=_wire_policy(message))
     )
+
+
+def _wire_policy(message: email.message.Message) -> email.policy.Policy:
+    """CRLF line ends, in the message's own policy: a classic (compat32) message written with
+    the modern SMTP policy would have every header parsed again only to be written back."""
+    if isinstance(message.policy, email.policy.Compat32):
+        return message.policy.clone(linesep="\r\n")
+    return email.policy.SMTP
 
 
 def _sender_domain(message: email.message.EmailMessage) -> str | None:
