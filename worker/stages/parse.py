@@ -54,11 +54,17 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
 
 def inbound_at(session: Session, ids: list[int], status: str) -> Sequence[InboundMessage]:
     """The batch's messages still at this step (one already past it is skipped: a redelivered
-    job is a no-op), in arrival order."""
+    job is a no-op), in arrival order, locked for this transaction.
+
+    A message another job is handling right now (a repeated job, one the recovery sweep queued
+    again) is skipped, not waited for: that job moves it on. Without the lock the slower of two
+    jobs would write its stale step over the faster one's, and the message would go round
+    again and meet its own case (PostgreSQL; SQLite has one writer at a time anyway)."""
     return session.scalars(
         select(InboundMessage)
         .where(InboundMessage.id.in_(ids), InboundMessage.status == status)
         .order_by(InboundMessage.id)
+        .with_for_update(skip_locked=True, of=InboundMessage)
     ).all()
 
 

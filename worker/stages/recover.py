@@ -59,6 +59,9 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
                 InboundMessage.status.in_(tuple(NEXT_STAGE)),
                 last_touched <= now - older_than,
             )
+            # Rows a job or another process's sweep holds are theirs: two sweeps must not both
+            # quarantine one message.
+            .with_for_update(skip_locked=True, of=InboundMessage)
         ).all()
         jobs: list[tuple[str, list[int]]] = []
         by_stage: dict[str, list[int]] = {}
@@ -86,10 +89,14 @@ def sweep(app: App, older_than: timedelta = timedelta(seconds=30)) -> int:
         for stage, ids in by_stage.items():
             jobs.extend((stage, batch) for batch in chunks(ids))
         abandoned = session.scalars(
-            select(Letter).where(
+            select(Letter)
+            .where(
                 Letter.status.in_(("sending", "transmitting")),
                 Letter.claimed_at <= now - DEAD_GRACE,
             )
+            # Two processes sweeping at once (both just started) must not both hand the same
+            # letter to a person.
+            .with_for_update(skip_locked=True, of=Letter)
         )
         for letter in abandoned:
             if not _claim_abandoned(app, letter, now):
