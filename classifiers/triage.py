@@ -300,6 +300,23 @@ def _decide(
     return Decision(top, best_reason[top], confidence, False, tuple(why))
 
 
+def _skops_io() -> Any:
+    """``skops.io``, imported without its default list of trusted types: skops builds that list
+    from ``sklearn.utils.all_estimators()``, which imports every sklearn module (and pytest),
+    12 MiB of RSS in every process that loads the model. load() names every type it trusts
+    (TRUSTED_TYPES); without skops' list a sklearn estimator outside it is refused as well."""
+    if "skops.io" not in sys.modules:
+        import sklearn.utils
+
+        all_estimators = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda type_filter=None: []
+        try:
+            import skops.io  # noqa: F401
+        finally:
+            sklearn.utils.all_estimators = all_estimators
+    return sys.modules["skops.io"]
+
+
 class Triager:
     """A loaded model plus its decision settings; safe to share between threads."""
 
@@ -319,7 +336,7 @@ class Triager:
     @classmethod
     def load(cls, path: Path | None = None) -> Triager:
         """Load a model saved by ``classifiers.train`` with skops, trusting only known types."""
-        import skops.io as sio
+        sio = _skops_io()
 
         path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not path.is_file():

@@ -16,6 +16,7 @@ Without Redis, everything runs on one thread in this process.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -79,12 +80,29 @@ def run_worker(
                 "--procs needs COMPLAINTS_REDIS_URL: without Redis, jobs run in one process"
             )
         return _supervise(procs, threads, poll)
+    _tune_malloc()
     stop = _Stop()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if settings.service_mode:
         return _run_service(settings, stop.event, threads=threads, poll=poll, once=once)
     return _run_embedded(settings, stop.event, poll=poll, once=once)
+
+
+def _tune_malloc() -> None:
+    """glibc malloc, set before any thread starts (as MALLOC_ARENA_MAX=2 and
+    MALLOC_MMAP_THRESHOLD_=131072 would): at most 2 arenas, not one per busy thread each keeping
+    what it freed; and buffers over 128 KiB always mmapped, so given back when freed (by default
+    the threshold rises to the largest buffer freed, up to 32 MiB, after which a big message's
+    buffers stay on the heap). An environment variable the operator set wins."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
 
 
 # --- embedded: one thread ------------------------------------------------------------------------
