@@ -37,10 +37,24 @@ def dedupe_key(raw: bytes, message_id: str) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+def _new_row(item: RawInbound, source: str, now: datetime) -> InboundMessage:
+    message_id = _message_id(item.raw)
+    return InboundMessage(
+        source=source,
+        mailbox=item.mailbox,
+        uidvalidity=item.uidvalidity,
+        uid=item.uid,
+        message_id=message_id,
+        dedupe_key=dedupe_key(item.raw, message_id),
+        raw=item.raw,
+        size=len(item.raw),
+        stored_at=now,
+        touched_at=now,
+    )
+
+
 def store(app: App, item: RawInbound, source: str = "email") -> tuple[int, bool]:
     """Store one raw message. Returns (inbound id, whether it needs processing)."""
-    message_id = _message_id(item.raw)
-    key = dedupe_key(item.raw, message_id)
     try:
         with app.db.session() as session:
             existing = session.scalar(
@@ -52,18 +66,8 @@ def store(app: App, item: RawInbound, source: str = "email") -> tuple[int, bool]
             )
             if existing is not None:
                 return existing.id, False
-            row = InboundMessage(
-                source=source,
-                mailbox=item.mailbox,
-                uidvalidity=item.uidvalidity,
-                uid=item.uid,
-                message_id=message_id,
-                dedupe_key=key,
-                raw=item.raw,
-                size=len(item.raw),
-                stored_at=app.clock.now(),
-                touched_at=app.clock.now(),
-            )
+            row = _new_row(item, source, app.clock.now())
+            key = row.dedupe_key
             session.add(row)
             session.flush()
             fresh = True
@@ -139,19 +143,7 @@ def _store_batch(app: App, items: Sequence[RawInbound], source: str) -> list[tup
         for position, item in enumerate(items):
             if (item.mailbox, item.uidvalidity, item.uid) in existing:
                 continue
-            message_id = _message_id(item.raw)
-            row = InboundMessage(
-                source=source,
-                mailbox=item.mailbox,
-                uidvalidity=item.uidvalidity,
-                uid=item.uid,
-                message_id=message_id,
-                dedupe_key=dedupe_key(item.raw, message_id),
-                raw=item.raw,
-                size=len(item.raw),
-                stored_at=now,
-                touched_at=now,
-            )
+            row = _new_row(item, source, now)
             existing[(item.mailbox, item.uidvalidity, item.uid)] = -1  # a repeat in the batch
             new.append((position, item, row))
         session.add_all([row for _p, _i, row in new])
