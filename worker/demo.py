@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from worker.adapters.db_models import Case, InboundMessage, Letter, Quarantine, ServiceRequest
 from worker.adapters.maildir import MaildirMailbox
@@ -97,7 +98,9 @@ def run_demo(maildir: str | None, out: str) -> int:
 def build_summary(app: Any, files: dict[str, list[str]]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     with app.db.session() as session:
-        rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        rows = session.scalars(
+            select(InboundMessage).options(undefer(InboundMessage.raw)).order_by(InboundMessage.id)
+        ).all()
         for row in rows:
             digest = hashlib.sha256(row.raw).hexdigest()
             candidates = files.get(digest) or []

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from tests.support.dovecot import ImapServer
 from tests.support.smtp import SmtpServer
@@ -522,7 +522,9 @@ def account_for_every_message(run: FaultRun, deliveries: list[Delivery]) -> list
     appended = Counter(d.key for d in deliveries)
     by_key = {d.key: d for d in deliveries if d.kind != "duplicate"}
     with Session(run.engine) as session:
-        rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        rows = session.scalars(
+            select(InboundMessage).options(undefer(InboundMessage.raw)).order_by(InboundMessage.id)
+        ).all()
         quarantine = session.scalars(
             select(Quarantine).where(Quarantine.inbound_id.is_not(None))
         ).all()

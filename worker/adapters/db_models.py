@@ -52,7 +52,9 @@ class InboundMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(500), default="")
     dedupe_key: Mapped[str] = mapped_column(String(600))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: loaded only where read (parse, a quarantine, a bounce), not with every batch of
+    # rows that triage, route and the sweep load.
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     size: Mapped[int] = mapped_column(Integer, default=0)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     received_on: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from worker.adapters.clock import aware, london_date
 from worker.adapters.db_models import InboundMessage, Quarantine
@@ -16,6 +16,11 @@ from worker.bootstrap import App
 from worker.domain.parsing import ParsedMessage, UnparsableMessage, parse_message
 from worker.records import audit
 from worker.stages.batch import note_inbound_error, run_batch
+
+# A message larger than this is loaded alone while it is parsed and forgotten straight after, and
+# the database connection that carried it is closed when given back: libpq keeps its buffers at
+# the largest message a connection ever carried (twice its size as bytea hex text).
+BIG_MESSAGE = 1024 * 1024
 
 # A Date header within this window of arrival is trusted as the day the resident wrote; outside it
 # (a wrong clock, a forged date) the day it reached our mailbox counts.
@@ -44,7 +49,7 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
     parsed_ids = run_batch(
         app,
         "parse",
-        lambda session: inbound_at(session, ids, "stored"),
+        lambda session: _stored_with_raw(session, ids),
         work,
         lambda row: row.id,
         note_inbound_error("parse"),
@@ -68,7 +73,35 @@ def inbound_at(session: Session, ids: list[int], status: str) -> Sequence[Inboun
     ).all()
 
 
+def _stored_with_raw(session: Session, ids: list[int]) -> Sequence[InboundMessage]:
+    """``inbound_at(..., "stored")`` with the raw bytes of the messages up to BIG_MESSAGE loaded
+    in one query; a big one is loaded when it is parsed."""
+    rows = inbound_at(session, ids, "stored")
+    small = [row.id for row in rows if (row.size or 0) <= BIG_MESSAGE]
+    if small:
+        session.scalars(
+            select(InboundMessage)
+            .options(undefer(InboundMessage.raw))
+            .where(InboundMessage.id.in_(small))
+        ).all()
+    return rows
+
+
 def _parse_one(app: App, session: Session, row: InboundMessage, now: datetime) -> bool:
+    passed = _parse_raw(app, session, row, now)
+    if (row.size or 0) > BIG_MESSAGE:
+        session.expire(row, ["raw"])
+        close_connection_later(session)
+    return passed
+
+
+def close_connection_later(session: Session) -> None:
+    """The session's connection is closed when given back (PostgreSQL: libpq's buffers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().connection.invalidate(soft=True)
+
+
+def _parse_raw(app: App, session: Session, row: InboundMessage, now: datetime) -> bool:
     try:
         parsed = parse_message(row.raw)
     except UnparsableMessage as exc:

@@ -20,6 +20,7 @@ from worker.adapters.db_models import InboundMessage, MessageKey, PollState
 from worker.bootstrap import App
 from worker.jobs import BATCH_SIZE, chunks
 from worker.ports import Mailbox, RawInbound
+from worker.stages.parse import BIG_MESSAGE, close_connection_later
 
 
 def _message_id(raw: bytes) -> str:
@@ -175,6 +176,10 @@ def _store_batch(app: App, items: Sequence[RawInbound], source: str) -> list[tup
                 key=lambda i: (i.uidvalidity, i.uid),
             )
             _note_poll(session, newest, now)
+        if any(len(item.raw) > BIG_MESSAGE for item in items):
+            # libpq keeps its output buffer at the largest message sent: close this connection
+            # when it is given back rather than keep that buffer in the pool.
+            close_connection_later(session)
         results: list[tuple[int, bool]] = []
         by_position = {position: row for position, _item, row in new}
         for position, item in enumerate(items):
