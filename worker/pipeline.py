@@ -88,7 +88,8 @@ def run_stage(app: App, stage: str, ids: int | Iterable[int], *, chain: bool = T
         return _run_counted(app, stage, wanted, chain)
     fresh = _count_attempts(app, stage, wanted, first_only=True)
     following = _run_counted(app, stage, fresh, chain) if fresh else []
-    for item in _tried_before(app, stage, [i for i in wanted if i not in set(fresh)]):
+    counted = set(fresh)
+    for item in _tried_before(app, stage, [i for i in wanted if i not in counted]):
         alone = _count_attempts(app, stage, [item], first_only=False)
         if alone:
             following += _run_counted(app, stage, alone, chain)

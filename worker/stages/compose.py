@@ -40,6 +40,10 @@ class LetterRefused(Exception):
         self.error = error
 
 
+# The letters the per-sender cap counts: automatic ones that were not themselves held back.
+_COUNTED_FOR_CAP = (Letter.automatic.is_(True), Letter.status != "suppressed")
+
+
 def _sent_today(
     session: Session, app: App, recipient: str, cause_inbound_id: int | None = None
 ) -> int:
@@ -56,8 +60,7 @@ def _sent_today(
                     .join(InboundMessage, InboundMessage.id == Letter.cause_inbound_id)
                     .where(
                         Letter.recipient == recipient,
-                        Letter.automatic.is_(True),
-                        Letter.status != "suppressed",
+                        *_COUNTED_FOR_CAP,
                         InboundMessage.received_on == day,
                     )
                 )
@@ -68,8 +71,7 @@ def _sent_today(
         session.scalar(
             select(func.count(Letter.id)).where(
                 Letter.recipient == recipient,
-                Letter.automatic.is_(True),
-                Letter.status != "suppressed",
+                *_COUNTED_FOR_CAP,
                 Letter.created_at >= start,
                 Letter.created_at < end,
             )
@@ -103,8 +105,7 @@ class SentCounts:
                 .join(InboundMessage, InboundMessage.id == Letter.cause_inbound_id)
                 .where(
                     Letter.recipient.in_(recipients),
-                    Letter.automatic.is_(True),
-                    Letter.status != "suppressed",
+                    *_COUNTED_FOR_CAP,
                     InboundMessage.received_on.in_(days),
                 )
                 .group_by(Letter.recipient, InboundMessage.received_on)
@@ -119,8 +120,7 @@ class SentCounts:
             select(Letter.recipient, func.count(Letter.id))
             .where(
                 Letter.recipient.in_(recipients),
-                Letter.automatic.is_(True),
-                Letter.status != "suppressed",
+                *_COUNTED_FOR_CAP,
                 Letter.created_at >= start,
                 Letter.created_at < end,
             )
