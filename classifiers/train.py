@@ -5,9 +5,11 @@ English), a linear SVM, and sigmoid calibration (3-fold) so its scores are usabl
 Classes are ``label`` or ``label/reason`` (e.g. ``excluded/asb_report``).
 
 The review threshold and the complaint floor are chosen on out-of-fold predictions (grouped by
-template, so a fold never sees its own templates) as the pair giving the best macro-F1 among those
-with complaint recall of at least ``TARGET_COMPLAINT_RECALL``; ties go to the smaller review share.
-The test split is never read here.
+template or near-miss pair, so a fold never sees its own templates): the lowest threshold at
+which, on the hand-written training messages, complaints handled without a person are right at
+least ``TARGET_HANDWRITTEN_AUTO_RECALL`` of the time, and over all training messages complaint
+recall is at least ``TARGET_COMPLAINT_RECALL``; then the highest floor that keeps both. The test
+split is never read here, so the hand-written held-out messages are never tuned on.
 
 Run: ``.venv/bin/python -m classifiers.train`` (or ``complaints train``).
 """
@@ -32,9 +34,12 @@ from classifiers.triage import (
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 VERSION = "1.0.0"
-TARGET_COMPLAINT_RECALL = 0.985
-#: Among complaints handled without a person, the share the threshold must get right.
-TARGET_AUTO_COMPLAINT_RECALL = 0.995
+TARGET_COMPLAINT_RECALL = 0.98
+#: Among complaints handled without a person, the share the threshold must get right (all rows).
+TARGET_AUTO_COMPLAINT_RECALL = 0.99
+#: The same, on the hand-written training messages alone: they are nearer real mail than the
+#: generated ones, which flatter the model (issue 13: 0.99 among items not sent to a person).
+TARGET_HANDWRITTEN_AUTO_RECALL = 0.99
 #: Never below even odds: a label the model gives less than a 50% chance is never automatic.
 THRESHOLDS = [round(0.50 + 0.05 * i, 2) for i in range(10)]  # 0.50 .. 0.95
 FLOORS = [0.10, 0.15, 0.20, 0.25, 0.30, 0.35]
@@ -112,7 +117,15 @@ def _score(
     recall = sum(y_pred[i] == "complaint" for i in complaints) / max(1, len(complaints))
     auto = [i for i in complaints if not review[i]]
     auto_recall = sum(y_pred[i] == "complaint" for i in auto) / max(1, len(auto))
+    hand = [i for i in auto if rows[i].get("source") == "handwritten"]
+    hand_all = [i for i in complaints if rows[i].get("source") == "handwritten"]
     return {
+        "handwritten_auto_complaint_recall": (
+            sum(y_pred[i] == "complaint" for i in hand) / len(hand) if hand else 1.0
+        ),
+        "handwritten_complaint_recall": (
+            sum(y_pred[i] == "complaint" for i in hand_all) / len(hand_all) if hand_all else 1.0
+        ),
         "auto_complaint_recall": auto_recall,
         "macro_f1": float(f1_score(y_true, y_pred, average="macro")),
         "complaint_recall": recall,
@@ -136,6 +149,7 @@ def choose_threshold(
             if (
                 s["complaint_recall"] >= TARGET_COMPLAINT_RECALL
                 and s["auto_complaint_recall"] >= TARGET_AUTO_COMPLAINT_RECALL
+                and s["handwritten_auto_complaint_recall"] >= TARGET_HANDWRITTEN_AUTO_RECALL
             ):
                 best = (t, f, s)
                 break
@@ -203,6 +217,8 @@ def train(data_dir: Path = DATA_DIR, out_path: Path = DEFAULT_MODEL_PATH) -> dic
         "cv_complaint_recall": round(cv["complaint_recall"], 4),
         "cv_review_share": round(cv["review_share"], 4),
         "cv_auto_complaint_recall": round(cv["auto_complaint_recall"], 4),
+        "cv_handwritten_auto_complaint_recall": round(cv["handwritten_auto_complaint_recall"], 4),
+        "cv_handwritten_complaint_recall": round(cv["handwritten_complaint_recall"], 4),
         "seconds": round(time.perf_counter() - started, 1),
     }
     bundle = {

@@ -5,9 +5,15 @@ Order and why (SPEC section 3):
 1. Mail safety (RFC 3834, ``worker.domain.mail_safety``): automatic mail is ``not_resident_mail``
    and never answered; if it may still carry a resident's words a person looks at it.
 2. The model (TF-IDF word and character n-grams, calibrated linear classifier) reads the
-   resident's *new* text (quoted landlord text in forwarded chains is dropped first).
+   resident's *new* text (quoted landlord text in forwarded chains is dropped first). Text that
+   reads as an automatic notification from a system or platform (a booking confirmation, an
+   e-signature request, a survey digest: ``triage_rules.automatic_notification``) is
+   ``not_resident_mail``, for a person to check unless the model is sure and no words show
+   dissatisfaction: it is never labelled complaint without review.
 3. Named rules (``worker.domain.triage_rules``): a claim filed at court and an issue certainly
-   older than 12 months propose ``excluded`` whatever the model says; softer exclusion evidence
+   older than 12 months (counted from when it last happened or the resident became aware of
+   it, Code 2.3; not applied to a first request the model is sure of) propose ``excluded``
+   whatever the model says; softer exclusion evidence
    (a reply to our survey, tribunal, statutory notice, insurance, section 20) proposes it unless
    the model is sure it is a complaint; complaint signals (dissatisfaction, escalation, a threat of
    court rather than a filed claim) overrule a model-proposed exclusion when the model has any
@@ -61,6 +67,8 @@ RULE_ONLY_REASONS = ("legal_proceedings", "over_12_months")
 #: only when the model is this sure of a complaint, or fairly sure and the words show
 #: dissatisfaction with the landlord's service.
 SOFT_RULE_YIELDS_AT = 0.9
+#: A first request the model is at least this sure of is not put through the 12-month rule.
+FIRST_REQUEST_AT = 0.5
 #: Explicit words of dissatisfaction turn a service request (or spam) into a complaint for review
 #: unless the model all but rules a complaint out (Code 1.5: dissatisfaction with the response to
 #: a service request is a complaint).
@@ -180,6 +188,9 @@ def decide(
     ``text`` is what the model read (subject and the sender's new words); ``context`` is the
     whole message as received, quoted text kept, which only the survey rule reads.
     """
+    notice = rules.automatic_notification(text)
+    if notice is not None:
+        return _notification(probs, text, notice, threshold)
     d = _decide(
         probs, text, received, threshold=threshold, complaint_floor=complaint_floor,
         context=context,
@@ -195,6 +206,41 @@ def decide(
     return d
 
 
+def _label_probs(probs: Mapping[str, float]) -> dict[str, float]:
+    label_p: dict[str, float] = {}
+    for cls, p in probs.items():
+        lab, _ = split_class(cls)
+        label_p[lab] = label_p.get(lab, 0.0) + p
+    return label_p
+
+
+def _notification(
+    probs: Mapping[str, float], text: str, notice: rules.RuleHit, threshold: float
+) -> Decision:
+    """Text that reads as an automatic notification (a booking confirmation, an e-signature
+    request, a survey digest) is never labelled a complaint without a person: an automatic
+    acknowledgement would go to a machine, and a digest quoting residents' comments is not
+    itself a complaint. Only when the model is sure it is automatic mail and the words show no
+    dissatisfaction does it go through unseen (it is never answered anyway, SPEC section 6).
+    """
+    label_p = _label_probs(probs)
+    p_mail = label_p.get("not_resident_mail", 0.0)
+    mail_reasons = {c: p for c, p in probs.items() if split_class(c)[0] == "not_resident_mail"}
+    reason = notice.reason
+    if mail_reasons and p_mail >= threshold:
+        reason = split_class(max(mail_reasons, key=mail_reasons.__getitem__))[1] or reason
+    signals = rules.complaint_signals(text)
+    p_complaint = label_p.get("complaint", 0.0)
+    why = [
+        f"model: not_resident_mail p={p_mail:.2f} (complaint p={p_complaint:.2f})",
+        f"rule {notice.name}: {notice.why}",
+    ] + [f"noted {s.name}: {s.why}" for s in signals]
+    sure = p_mail >= threshold and not signals
+    if not sure:
+        why.append("automatic notification the model is not sure of: a person looks")
+    return Decision("not_resident_mail", reason, max(p_mail, 0.5), not sure, tuple(why))
+
+
 def _noted(d: Decision, hit: rules.RuleHit) -> bool:
     return any(r.startswith(f"rule {hit.name}:") for r in d.reasons)
 
@@ -208,10 +254,7 @@ def _decide(
     complaint_floor: float,
     context: str,
 ) -> Decision:
-    label_p: dict[str, float] = {}
-    for cls, p in probs.items():
-        lab, _ = split_class(cls)
-        label_p[lab] = label_p.get(lab, 0.0) + p
+    label_p = _label_probs(probs)
     top = max(label_p, key=lambda k: label_p[k])
     p_complaint = label_p.get("complaint", 0.0)
     best_reason = {
@@ -229,6 +272,18 @@ def _decide(
     soft = [h for h in proposals if h.name not in HARD_EXCLUSIONS]
 
     court = [h for h in hard if h.name == "court_claim_filed"]
+    if (
+        not court
+        and hard
+        and top == "service_request"
+        and label_p[top] >= FIRST_REQUEST_AT
+        and not signals
+    ):
+        # A first request ("can I have a copy of the tenancy I signed in 2017") is not a
+        # complaint, so the age of what it mentions does not matter (Code 1.4, 2.2).
+        why += [f"noted {h.name}: {h.why}" for h in hard]
+        why.append("a first request, not a complaint: the 12-month rule does not apply")
+        hard = []
     if court or (hard and not soft):
         # A filed claim beats everything; an old date only when no more specific exclusion
         # (a tribunal, a notice, a consultation...) explains the message.
@@ -268,7 +323,9 @@ def _decide(
                 f"model suggested {best_reason['excluded']} but no rule found the evidence "
                 "(a claim filed at court, a date over 12 months before receipt)"
             )
-            if other and others[other] >= p_complaint:
+            # Another reason takes over only if the model gives it real weight: a message it
+            # thought too old to consider, that no rule dates, is otherwise a complaint (2.3).
+            if other and others[other] >= max(p_complaint, complaint_floor):
                 best_reason["excluded"] = split_class(other)[1]
             else:
                 why.append("treated as a complaint for a person to check")

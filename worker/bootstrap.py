@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from worker.adapters.clock import SystemClock
 from worker.adapters.db import Database
-from worker.domain.errors import TransientError, UserError
+from worker.domain.errors import ConfigurationError, TransientError, UserError
 from worker.domain.landlord import Landlord
 from worker.domain.working_days import Calendar
 from worker.jobs import InProcessJobs, Jobs
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from classifiers.triage import Triager
+    from worker.adapters.oauth import TokenSource
 
 SAMPLE_MAILBOX = Path(__file__).resolve().parent / "sample_mailbox"
 
@@ -70,7 +71,11 @@ class App:
 
     @property
     def own_addresses(self) -> tuple[str, ...]:
-        return tuple({self.from_address.lower(), self.landlord.complaints_email.lower()})
+        # Every mailbox's address is ours too: mail from one of them is a loop, never a resident.
+        return tuple(
+            {self.from_address.lower(), self.landlord.complaints_email.lower()}
+            | set(mailbox_addresses(self.settings))
+        )
 
     def run_job(self, stage: str, ids: list[int]) -> None:
         from worker.pipeline import run_stage
@@ -123,12 +128,46 @@ def calendar_for(landlord: Landlord) -> Calendar:
     return Calendar(landlord.nation, [date.fromisoformat(d) for d in landlord.closure_days])
 
 
+_token_sources: dict[object, TokenSource] = {}
+_token_sources_lock = threading.Lock()
+
+
+def make_token_source(settings: Settings) -> TokenSource | None:
+    """One token cache per OAuth client per process, shared by the mailboxes and the sender."""
+    if settings.oauth is None:
+        return None
+    from worker.adapters.oauth import TokenSource
+
+    with _token_sources_lock:
+        source = _token_sources.get(settings.oauth)
+        if source is None:
+            source = _token_sources[settings.oauth] = TokenSource(settings.oauth)
+        return source
+
+
+def mailbox_addresses(settings: Settings) -> list[str]:
+    """The addresses residents write to at the configured IMAP mailboxes (lower case)."""
+    from worker.adapters.imap import parse_imap_url
+
+    addresses = []
+    for url in settings.imap_urls or ((settings.imap_url,) if settings.imap_url else ()):
+        address = parse_imap_url(url.reveal(), auth=settings.imap_auth).address
+        if address:
+            addresses.append(address)
+    return addresses
+
+
 def make_sender(settings: Settings) -> MailSender:
     sender: MailSender
     if settings.smtp_url:
         from worker.adapters.smtp import SmtpSender
 
-        sender = SmtpSender.from_url(settings.smtp_url.reveal())
+        sender = SmtpSender.from_url(
+            settings.smtp_url.reveal(),
+            auth=settings.smtp_auth,
+            token_source=make_token_source(settings),
+            ca_file=settings.tls_ca_file,
+        )
     else:
         from worker.adapters.file_outbox import FileSender
 
@@ -140,13 +179,34 @@ def make_sender(settings: Settings) -> MailSender:
     return sender
 
 
-def make_mailbox(settings: Settings, maildir: Path | None = None) -> Mailbox:
+def make_mailboxes(settings: Settings, maildir: Path | None = None) -> list[Mailbox]:
+    """Every configured mailbox: each URL of COMPLAINTS_IMAP_URL (own folder, credentials,
+    poll lease and UIDVALIDITY state, all keyed by its name), else the one Maildir."""
     if maildir is None and settings.imap_url:
         from worker.adapters.imap import ImapMailbox
 
-        return ImapMailbox.from_url(
-            settings.imap_url.reveal(), processed_folder=settings.imap_processed_folder
-        )
+        urls = settings.imap_urls or (settings.imap_url,)
+        mailboxes: list[Mailbox] = [
+            ImapMailbox.from_url(
+                url.reveal(),
+                processed_folder=settings.imap_processed_folder,
+                auth=settings.imap_auth,
+                token_source=make_token_source(settings),
+                ca_file=settings.tls_ca_file,
+            )
+            for url in urls
+        ]
+        names = [m.name for m in mailboxes]
+        for name in names:
+            if names.count(name) > 1:
+                raise ConfigurationError(f"COMPLAINTS_IMAP_URL lists the mailbox {name} twice")
+        return mailboxes
+    return [make_mailbox(settings, maildir)]
+
+
+def make_mailbox(settings: Settings, maildir: Path | None = None) -> Mailbox:
+    if maildir is None and settings.imap_url:
+        return make_mailboxes(settings)[0]
     from worker.adapters.maildir import MaildirMailbox
 
     folder = maildir or settings.maildir
@@ -167,6 +227,9 @@ def bootstrap(
 ) -> App:
     settings = settings or load_settings()
     landlord = load_landlord(settings.landlord_file)
+    from worker.service.hazards import check_configuration
+
+    check_configuration(settings)  # the hazard list (Awaab's Law): one line, at start
     db = Database(settings.database_url)
     if upgrade:
         db.upgrade()

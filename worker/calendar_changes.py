@@ -120,6 +120,9 @@ def _recompute(
             on=today,
         )
         all_lines.extend(lines)
+    from worker.service.hazards import recompute_for_calendar  # Awaab's Law clocks (SPEC 11)
+
+    all_lines.extend(recompute_for_calendar(session, app, new_calendar, actor, why.strip()))
     return all_lines
 
 

@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy.exc import IntegrityError
 
@@ -184,8 +184,64 @@ def _staff() -> object:
 
 
 def cmd_case_show(args: argparse.Namespace) -> int:
+    from worker.service.hazards import HazardService
+
+    if args.ref.strip().upper().startswith("SR-"):
+        # SPEC section 11: a service request reference prints the request with its hazards.
+        print(json.dumps(HazardService.from_settings().show_service_request(args.ref), indent=2))
+        return 0
     service = _staff()
-    print(json.dumps(service.show(args.ref), indent=2))  # type: ignore[attr-defined]
+    shown = service.show(args.ref)  # type: ignore[attr-defined]
+    hazards = HazardService(service.app)  # type: ignore[attr-defined]
+    with hazards.app.db.session() as session:
+        from sqlalchemy import select
+
+        from worker.adapters.db_models import Case
+
+        case_id = session.scalar(select(Case.id).where(Case.ref == shown["ref"]))
+        shown["hazards"] = hazards.for_case(session, case_id) if case_id else []
+    print(json.dumps(shown, indent=2))
+    return 0
+
+
+# -- Awaab's Law hazards (SPEC section 11) --------------------------------------------------------
+
+
+def _hazards() -> object:
+    from worker.service.hazards import HazardService
+
+    return HazardService.from_settings()
+
+
+def cmd_hazard_list(args: argparse.Namespace) -> int:
+    rows = _hazards().list(status=args.status or "", kind=args.kind or "")  # type: ignore[attr-defined]
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
+def cmd_hazard_show(args: argparse.Namespace) -> int:
+    print(json.dumps(_hazards().show(args.hazard_id), indent=2))  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_hazard_record(args: argparse.Namespace) -> int:
+    result = _hazards().record(  # type: ignore[attr-defined]
+        args.hazard_id, args.event, by=args.by, reason=args.reason or "", at=args.at or ""
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_hazard_summary(args: argparse.Namespace) -> int:
+    result = _hazards().send_summary(  # type: ignore[attr-defined]
+        args.hazard_id,
+        findings=args.findings,
+        works=args.work or [],
+        no_work_reason=args.no_work_reason or "",
+        keep_safe=args.keep_safe,
+        by=args.by,
+    )
+    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -270,8 +326,10 @@ def cmd_case_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_review_resolve(args: argparse.Namespace) -> int:
+    # --address only when given, so the call is the same as before without it.
+    extra = {"address": args.address} if args.address else {}
     result = _staff().resolve_review(  # type: ignore[attr-defined]
-        args.item_id, outcome=args.outcome, reason=args.reason, by=args.by
+        args.item_id, outcome=args.outcome, reason=args.reason, by=args.by, **extra
     )
     print(json.dumps(result))
     return 0
@@ -293,7 +351,7 @@ def cmd_watch_deadlines(args: argparse.Namespace) -> int:
     from worker.bootstrap import bootstrap
     from worker.stages import watch_deadlines
 
-    print(json.dumps(watch_deadlines.run(bootstrap()), indent=2))
+    print(json.dumps(watch_deadlines.run_all(bootstrap()), indent=2))
     return 0
 
 
@@ -401,6 +459,217 @@ def cmd_resident_review_restriction(args: argparse.Namespace) -> int:
 
 def cmd_resident_repeats(args: argparse.Namespace) -> int:
     print(json.dumps(_residents().repeat_candidates(args.email), indent=2))  # type: ignore[attr-defined]
+    return 0
+
+
+# -- staff accounts (issue 9) ----------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from worker.service.staff import Account, StaffAccounts
+
+
+def _accounts() -> StaffAccounts:
+    from worker.bootstrap import bootstrap
+    from worker.service.staff import StaffAccounts
+
+    return StaffAccounts(bootstrap().db)
+
+
+def _cli_actor(args: argparse.Namespace) -> str:
+    if args.by:
+        return str(args.by)
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):
+        return "command line"
+
+
+def _password_from_stdin() -> str | None:
+    """A password piped in (``echo ... | complaints staff add ...``); None at a terminal or when
+    nothing came, so that a one-time password is made instead."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    line = sys.stdin.readline().rstrip("\r\n")
+    return line or None
+
+
+def _print_account(account: Account, one_time: str | None) -> None:
+    result = account.as_json()
+    if one_time:
+        result["one_time_password"] = one_time
+        print(
+            "complaints: give this one-time password to the person in person or by phone; it "
+            "signs in once, to choose their own",
+            file=sys.stderr,
+        )
+    print(json.dumps(result))
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    account, one_time = _accounts().add(
+        args.username,
+        name=args.name,
+        role=args.role,
+        by=_cli_actor(args),
+        password=_password_from_stdin(),
+    )
+    _print_account(account, one_time)
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    print(json.dumps([a.as_json() for a in _accounts().list()], indent=2))
+    return 0
+
+
+def cmd_staff_disable(args: argparse.Namespace) -> int:
+    account = _accounts().disable(args.username, by=_cli_actor(args), reason=args.reason or "")
+    print(json.dumps(account.as_json()))
+    return 0
+
+
+def cmd_staff_enable(args: argparse.Namespace) -> int:
+    account = _accounts().enable(args.username, by=_cli_actor(args))
+    print(json.dumps(account.as_json()))
+    return 0
+
+
+def cmd_staff_set_role(args: argparse.Namespace) -> int:
+    account = _accounts().set_role(args.username, args.role, by=_cli_actor(args))
+    print(json.dumps(account.as_json()))
+    return 0
+
+
+def cmd_staff_reset_password(args: argparse.Namespace) -> int:
+    account, one_time = _accounts().reset_password(
+        args.username, by=_cli_actor(args), password=_password_from_stdin()
+    )
+    _print_account(account, one_time)
+    return 0
+
+
+def cmd_staff_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    result = _accounts().import_file(Path(args.file), by=_cli_actor(args))
+    print(json.dumps(result))
+    return 0
+
+
+def _staff_parser(add: Callable[..., argparse.ArgumentParser]) -> None:
+    roles = ("handler", "manager", "operations")
+    p = add("staff", lambda a: 0, "console accounts: add, list, disable, enable, set-role, ...")
+    st_sub = p.add_subparsers(dest="staff_command", metavar="ACTION", parser_class=_Parser)
+    st_sub.required = True
+
+    def staff_cmd(
+        name: str, handler: Handler, text: str, user: bool = True
+    ) -> argparse.ArgumentParser:
+        sp = st_sub.add_parser(name, help=text, description=text)
+        sp.set_defaults(handler=handler)
+        if user:
+            sp.add_argument("username", metavar="USERNAME")
+        sp.add_argument("--by", help="who is making the change (default: the system user)")
+        return sp
+
+    sp = staff_cmd(
+        "add",
+        cmd_staff_add,
+        "add a console account; prints a one-time password, or reads one from stdin",
+    )
+    sp.add_argument("--name", required=True)
+    sp.add_argument("--role", required=True, choices=roles)
+    staff_cmd("list", cmd_staff_list, "print every account as JSON", user=False)
+    sp = staff_cmd("disable", cmd_staff_disable, "stop an account signing in (kept for the audit)")
+    sp.add_argument("--reason")
+    staff_cmd("enable", cmd_staff_enable, "let a disabled or locked account sign in again")
+    sp = staff_cmd("set-role", cmd_staff_set_role, "change an account's role")
+    sp.add_argument("--role", required=True, choices=roles)
+    staff_cmd(
+        "reset-password",
+        cmd_staff_reset_password,
+        "a new one-time password (or one read from stdin); lifts a lock",
+    )
+    sp = staff_cmd("import", cmd_staff_import, "copy the accounts of a TOML staff file", user=False)
+    sp.add_argument("file", metavar="FILE")
+
+
+def cmd_check_connection(args: argparse.Namespace) -> int:
+    """One line per endpoint, ok or why not; exit 0 when all are ok, 2 otherwise."""
+    from worker.service.connections import check_connections
+    from worker.settings import load_settings
+
+    results = check_connections(load_settings())
+    for result in results:
+        print(result.line(), flush=True)
+    return 0 if all(r.ok for r in results) else 2
+
+
+# -- data protection (SPEC section 10) ------------------------------------------------------------
+
+
+def _cli_user(by: str | None) -> str:
+    if by:
+        return by
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):
+        return "command line"
+
+
+def cmd_case_hold(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.service.data_protection import place_hold
+
+    print(json.dumps(place_hold(bootstrap(), args.ref, reason=args.reason, by=args.by)))
+    return 0
+
+
+def cmd_case_release_hold(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.service.data_protection import release_hold
+
+    print(json.dumps(release_hold(bootstrap(), args.ref, reason=args.reason, by=args.by)))
+    return 0
+
+
+def cmd_resident_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from worker.bootstrap import bootstrap
+    from worker.service.data_protection import export_resident
+
+    result = export_resident(bootstrap(), args.email, Path(args.out), by=_cli_user(args.by))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_resident_erase(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.service.data_protection import erase_resident
+
+    print(json.dumps(erase_resident(bootstrap(), args.email, reason=args.reason, by=args.by)))
+    return 0
+
+
+def cmd_retention_apply(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.service.data_protection import apply_retention
+
+    result = apply_retention(bootstrap(), dry_run=args.dry_run, by=_cli_user(args.by))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_audit_access(args: argparse.Namespace) -> int:
+    from worker.bootstrap import bootstrap
+    from worker.service.data_protection import access_log
+
+    print(json.dumps(access_log(bootstrap(), args.subject), indent=2))
     return 0
 
 
@@ -524,6 +793,12 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--exclusion", help="the exclusion reason when refusing")
     cp.add_argument("--where-instead")
     cp.add_argument("--by", required=True)
+    cp = case_cmd("hold", cmd_case_hold, "put a case on legal hold: retention and erasure skip it")
+    cp.add_argument("--reason", required=True)
+    cp.add_argument("--by", required=True)
+    cp = case_cmd("release-hold", cmd_case_release_hold, "release a case's legal hold")
+    cp.add_argument("--reason", required=True)
+    cp.add_argument("--by", required=True)
 
     p = add("review", lambda a: 0, "review items that are not a decision on a pending case")
     rv_sub = p.add_subparsers(dest="review_command", metavar="ACTION", parser_class=_Parser)
@@ -538,10 +813,25 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument(
         "--outcome",
         required=True,
-        choices=("same_resident", "different_person", "done", "open_case", "no_action"),
+        choices=(
+            "same_resident",
+            "different_person",
+            "done",
+            "open_case",
+            "no_action",
+            "address_confirmed",
+            "do_not_write",
+        ),
     )
     rv.add_argument("--reason", required=True)
     rv.add_argument("--by", required=True)
+    rv.add_argument(
+        "--address",
+        default="",
+        metavar="ADDR",
+        help="with --outcome address_confirmed: the corrected address to write to instead of "
+        "the one the message gave (checked like any sender's: one deliverable mailbox)",
+    )
 
     add("watch-deadlines", cmd_watch_deadlines, "raise due-soon and overdue deadline events once")
 
@@ -620,16 +910,97 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--next-review-on", type=_date, metavar="YYYY-MM-DD")
     rp.add_argument("--by", required=True)
     resident_cmd("repeats", cmd_resident_repeats, "closed cases of this resident (input to 5.14)")
+    rp = resident_cmd(
+        "export", cmd_resident_export, "everything held about one person (subject access)"
+    )
+    rp.add_argument("--out", required=True, metavar="DIR")
+    rp.add_argument("--by", help="who asked for it (default: the account running the command)")
+    rp = resident_cmd(
+        "erase", cmd_resident_erase, "erase or anonymise one person's data where the law allows"
+    )
+    rp.add_argument("--reason", required=True)
+    rp.add_argument("--by", required=True)
+
+    p = add("retention", lambda a: 0, "the retention schedule of the landlord profile")
+    ret_sub = p.add_subparsers(dest="retention_command", metavar="ACTION", parser_class=_Parser)
+    ret_sub.required = True
+    rp = ret_sub.add_parser(
+        "apply",
+        help="delete or anonymise what has expired; prints what it removes",
+        description="delete or anonymise what has expired; prints what it removes",
+    )
+    rp.set_defaults(handler=cmd_retention_apply)
+    rp.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    rp.add_argument("--by", help="who ran it (default: the account running the command)")
+
+    p = add("audit", lambda a: 0, "read the audit log")
+    aud_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    aud_sub.required = True
+    rp = aud_sub.add_parser(
+        "access",
+        help="who viewed, exported or erased a case or a resident's records",
+        description="who viewed, exported or erased a case or a resident's records",
+    )
+    rp.set_defaults(handler=cmd_audit_access)
+    rp.add_argument("subject", metavar="REF_OR_EMAIL")
+
+    _staff_parser(add)
+
+    add(
+        "check-connection",
+        cmd_check_connection,
+        "try every configured endpoint (IMAP, SMTP, database, Redis): one line each, ok or why "
+        "not; exit 0 when all are ok, 2 otherwise",
+    )
 
     p = add("status", cmd_status, "queue health in a terminal")
     p.add_argument("--json", action="store_true")
 
     p = add("report", cmd_report, "the reports of SPEC section 8")
     p.add_argument(
-        "kind", nargs="?", default="tsm", choices=("tsm", "annual", "mrc", "self-assessment")
+        "kind",
+        nargs="?",
+        default="tsm",
+        choices=("tsm", "annual", "mrc", "self-assessment", "hazards"),
     )
     p.add_argument("--year", type=int)
     p.add_argument("--out")
+
+    from worker.domain.hazards import EVENTS
+
+    hz = add("hazard", lambda a: 0, "Awaab's Law hazards: list, show, record what was done")
+    hz_sub = hz.add_subparsers(dest="hazard_command", metavar="ACTION", parser_class=_Parser)
+    hz_sub.required = True
+    hp = hz_sub.add_parser("list", help="hazards as JSON", description="hazards as JSON")
+    hp.set_defaults(handler=cmd_hazard_list)
+    hp.add_argument("--status", choices=("open", "confirmed", "dismissed", "closed"))
+    hp.add_argument("--kind")
+    hp = hz_sub.add_parser("show", help="one hazard with its clocks", description="one hazard")
+    hp.set_defaults(handler=cmd_hazard_show)
+    hp.add_argument("hazard_id", type=_record_id, metavar="HAZARD_ID")
+    hp = hz_sub.add_parser(
+        "record",
+        help="record an event that confirms, dismisses or stops a clock",
+        description="record an event that confirms, dismisses or stops a clock, with who and when",
+    )
+    hp.set_defaults(handler=cmd_hazard_record)
+    hp.add_argument("hazard_id", type=_record_id, metavar="HAZARD_ID")
+    hp.add_argument("--event", required=True, choices=tuple(EVENTS))
+    hp.add_argument("--by", required=True)
+    hp.add_argument("--reason", help="required to dismiss")
+    hp.add_argument("--at", metavar="YYYY-MM-DD[THH:MM]", help="when it happened (default now)")
+    hp = hz_sub.add_parser(
+        "summary",
+        help="send the written summary of the investigation (reg 9) and record it",
+        description="send the written summary of the investigation (reg 9) and record it",
+    )
+    hp.set_defaults(handler=cmd_hazard_summary)
+    hp.add_argument("hazard_id", type=_record_id, metavar="HAZARD_ID")
+    hp.add_argument("--findings", required=True)
+    hp.add_argument("--work", type=_action, action="append", metavar="TEXT@YYYY-MM-DD")
+    hp.add_argument("--no-work-reason")
+    hp.add_argument("--keep-safe", required=True)
+    hp.add_argument("--by", required=True)
 
     db = add("db", lambda a: 0, "database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)

@@ -19,7 +19,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from worker.adapters.db_models import Case, InboundMessage, Letter, Quarantine, ServiceRequest
+from worker.adapters.attachment_store import ids_with_stored_bodies, iter_raw
+from worker.adapters.db_models import (
+    Case,
+    Hazard,
+    InboundMessage,
+    Letter,
+    Quarantine,
+    ServiceRequest,
+)
 from worker.adapters.maildir import MaildirMailbox
 from worker.bootstrap import SAMPLE_MAILBOX, bootstrap
 from worker.domain.errors import UserError
@@ -44,7 +52,8 @@ def _maildir_files(root: Path) -> dict[str, list[str]]:
         if path.is_file() and not path.name.startswith(".")
     ]
     for path in sorted(paths, key=lambda p: p.name):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
         found.setdefault(digest, []).append(f"{path.parent.name}/{path.name}")
     return found
 
@@ -101,8 +110,13 @@ def build_summary(app: Any, files: dict[str, list[str]]) -> list[dict[str, Any]]
         rows = session.scalars(
             select(InboundMessage).options(undefer(InboundMessage.raw)).order_by(InboundMessage.id)
         ).all()
+        split = ids_with_stored_bodies(session)
         for row in rows:
-            digest = hashlib.sha256(row.raw).hexdigest()
+            hasher = hashlib.sha256()
+            # A big message is kept as a skeleton plus its attachment bodies: hash what came in.
+            for piece in iter_raw(session, row.id, row.raw) if row.id in split else [row.raw]:
+                hasher.update(piece)
+            digest = hasher.hexdigest()
             candidates = files.get(digest) or []
             source = candidates.pop(0) if candidates else f"{row.mailbox}#{row.uid}"
             if row.status == "quarantined":
@@ -147,10 +161,12 @@ def build_summary(app: Any, files: dict[str, list[str]]) -> list[dict[str, Any]]
 
 
 def _letters_caused_by(session: Any, row: InboundMessage) -> list[str]:
-    """Letters sent in answer to this message."""
+    """Letters sent because of this message: its answers, and the notices to the landlord's
+    teams of a hazard it reported (SPEC section 11), so every file in the outbox is listed."""
+    notices = select(Hazard.notified_letter_id).where(Hazard.inbound_id == row.id)
     letters = session.scalars(
         select(Letter)
-        .where(Letter.cause_inbound_id == row.id)
+        .where((Letter.cause_inbound_id == row.id) | Letter.id.in_(notices))
         .where(Letter.status.in_(("sent", "pending", "sending", "transmitting", "uncertain")))
         .order_by(Letter.id)
     ).all()

@@ -26,6 +26,10 @@ Metric names (all prefixed ``complaints_``):
 ``deadlines{risk}``                             open cases by their next deadline: on_track,
                                                 due_soon (within 2 working days), overdue
 ``redis_queue_messages{queue,state}``           dramatiq queues (waiting, delayed, dead) with Redis
+``hazards_open{severity,state}``                Awaab's Law hazards not yet closed, by severity and
+                                                clock state (on_track, due_soon, overdue, complete:
+                                                every clock stopped, awaiting closure) and
+                                                alternative_accommodation_needed (SPEC section 11)
 ``database_up``                                 0 when the database could not be read
 =============================================  ==================================================
 """
@@ -76,6 +80,8 @@ OUTBOX_STATUSES = (
     "by_phone",
 )
 RISKS = ("on_track", "due_soon", "overdue")
+# Clock states of a hazard not yet closed ("complete": every clock stopped, not yet closed).
+HAZARD_STATES = ("on_track", "due_soon", "overdue", "complete")
 # The dramatiq queues of worker/actors.py (``complaints_<stage>``); others found in Redis are
 # reported too.
 DRAMATIQ_QUEUES = ("complaints_parse", "complaints_triage", "complaints_route", "complaints_send")
@@ -93,6 +99,32 @@ def _aware(moment: datetime | None) -> datetime | None:
 def _age(now: datetime, moment: datetime | None) -> float | None:
     moment = _aware(moment)
     return None if moment is None else max(0.0, (now - moment).total_seconds())
+
+
+def _configured_mailbox_names(app: App) -> list[str]:
+    settings = app.settings
+    urls = getattr(settings, "imap_urls", ()) or ((settings.imap_url,) if settings.imap_url else ())
+    if not urls:
+        return []
+    from worker.adapters.imap import parse_imap_url
+
+    names = []
+    for url in urls:
+        try:
+            names.append(parse_imap_url(url.reveal(), auth=settings.imap_auth).name)
+        except Exception:  # noqa: BLE001 - a bad URL is reported by check-connection, not here
+            continue
+    return names
+
+
+def poll_lags(app: App) -> dict[str, float | None]:
+    """Mailbox name -> seconds since its last successful poll (None: never polled)."""
+    now = app.clock.now()
+    with app.db.session() as s:
+        return {
+            state.mailbox: _age(now, state.last_poll_at)
+            for state in s.scalars(select(PollState).where(PollState.mailbox != "webform"))
+        }
 
 
 def collect(app: App) -> dict[str, Any]:
@@ -124,6 +156,12 @@ def collect(app: App) -> dict[str, Any]:
                 "lag_seconds": _age(now, last),
                 "last_error": state.last_error or "",
             }
+        # Every configured mailbox is listed (several mailboxes, issue 8), even one never
+        # polled yet: a mailbox whose login always fails must not vanish from the screen.
+        for name in _configured_mailbox_names(app):
+            polls.setdefault(
+                redact_url(name), {"last_poll_at": None, "lag_seconds": None, "last_error": ""}
+            )
         out["polls"] = polls
 
         # -- triage ------------------------------------------------------------------------------
@@ -208,6 +246,14 @@ def collect(app: App) -> dict[str, Any]:
             "oldest": oldest,
         }
         out["deadlines"] = risks
+
+        # -- hazards (Awaab's Law) ---------------------------------------------------------------
+        from worker.service.hazards import HazardService
+
+        out["hazards"] = [
+            {"severity": severity, "state": state, "count": n}
+            for (severity, state), n in sorted(HazardService(app).counts_by_state(s).items())
+        ]
     out["redis_queues"] = redis_queue_depths(app)
     return out
 
@@ -410,6 +456,22 @@ def metric_families(data: dict[str, Any]) -> Iterator[Metric]:
     for name in RISKS:
         risk.add_metric([name], data["deadlines"][name])
     yield risk
+
+    hazards = GaugeMetricFamily(
+        "complaints_hazards_open",
+        "Awaab's Law hazards not yet closed, by severity and clock state; state "
+        "alternative_accommodation_needed counts those whose safety deadline will be missed",
+        labels=["severity", "state"],
+    )
+    found = {(row["severity"], row["state"]): row["count"] for row in data.get("hazards", [])}
+    # Every severity and clock state is exported, zeros included, so an alert on "overdue" has a
+    # series to watch before the first hazard is late.
+    for severity in ("emergency", "significant"):
+        for state in (*HAZARD_STATES, "alternative_accommodation_needed"):
+            hazards.add_metric([severity, state], found.pop((severity, state), 0))
+    for (severity, state), n in sorted(found.items()):
+        hazards.add_metric([severity, state], n)
+    yield hazards
 
     queues = data.get("redis_queues")
     if queues:

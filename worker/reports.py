@@ -793,6 +793,8 @@ def main_report(args: argparse.Namespace) -> int:
         from worker.self_assessment import main_self_assessment
 
         return main_self_assessment(args)
+    if kind == "hazards":
+        return _hazard_report(args)
     if kind not in ("tsm", "annual", "mrc"):
         raise UserError(f"report must be tsm, annual, mrc or self-assessment, got {kind!r}")
     year_arg, out = report_options(args)
@@ -803,8 +805,56 @@ def main_report(args: argparse.Namespace) -> int:
         text = json.dumps(tsm_json(facts, ctx), indent=2) + "\n"
     else:
         doc = annual_report(facts, ctx) if kind == "annual" else mrc_report(facts, ctx)
+        if kind == "annual":
+            doc.add(*_hazard_blocks(app, ctx))
         text = render_for(doc, out)
     return write_report(text, out, f"the {kind} report")
+
+
+def _hazard_report(args: argparse.Namespace) -> int:
+    """`complaints report hazards [--year YYYY] [--out FILE.json]`: Awaab's Law (SPEC 11)."""
+    from worker.bootstrap import existing_database
+    from worker.service.hazards import HazardService
+
+    year_arg, out = report_options(args)
+    with existing_database() as app:
+        data = HazardService(app).report(year=year_arg)
+    return write_report(json.dumps(data, indent=2) + "\n", out, "the hazards report")
+
+
+def _hazard_blocks(app: Any, ctx: Context) -> list[Any]:
+    """The annual report's Awaab's Law section: hazards by kind, time to investigate, clocks
+    met and missed, per month of the reporting year."""
+    from worker.service.hazards import HazardService
+
+    months = HazardService(app).report(start=ctx.year.start, end=ctx.year.end)["months"]
+    rows = [
+        [
+            m["month"],
+            _num(m["reported"]),
+            ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in m["by_kind"].items()) or "-",
+            "-"
+            if m["median_hours_to_investigate"] is None
+            else str(m["median_hours_to_investigate"]),
+            _num(sum(m["clocks_met"].values())),
+            _num(sum(m["clocks_missed"].values())),
+        ]
+        for m in months
+    ]
+    return [
+        Heading(1, "Hazards reported to us (Awaab's Law)"),
+        Para(
+            "Every message is checked for potential damp and mould and emergency hazards. The "
+            "Hazards in Social Housing (Prescribed Requirements) (England) Regulations 2025 set "
+            "the time limits these clocks are measured against."
+        ),
+        Table(
+            "Potential hazards by month",
+            ["Month", "Reported", "By kind", "Median hours to investigate", "Clocks met",
+             "Clocks missed"],
+            rows or [["None", "0", "-", "-", "0", "0"]],
+        ),
+    ]
 
 
 def report_options(args: argparse.Namespace) -> tuple[int | None, Path | None]:

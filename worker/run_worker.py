@@ -30,9 +30,9 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
-from worker.bootstrap import App, bootstrap, make_mailbox
+from worker.bootstrap import App, bootstrap, make_mailboxes
 from worker.calendar_changes import recompute_all
-from worker.domain.errors import TransientError, UserError
+from worker.domain.errors import ConfigurationError, TransientError, UserError
 from worker.ports import Mailbox
 from worker.settings import load_settings
 from worker.stages import watch_deadlines
@@ -110,17 +110,20 @@ def _tune_malloc() -> None:
 
 def _run_embedded(settings: Any, stop: threading.Event, *, poll: bool, once: bool) -> int:
     app = bootstrap(settings)
-    mailbox = make_mailbox(settings) if poll else None
-    log.info("worker started: in-process jobs, mailbox %s", mailbox.name if mailbox else "-")
+    mailboxes = make_mailboxes(settings) if poll else []
+    log.info(
+        "worker started: in-process jobs, mailbox %s",
+        ", ".join(m.name for m in mailboxes) or "-",
+    )
     sweep(app, older_than=timedelta(0))
     _drain(app)
     recompute_all(app, app.calendar, by="system")
     last_sweep = last_watch = time.monotonic()
-    watch_deadlines.run(app)
+    watch_deadlines.run_all(app)
     try:
         while not stop.is_set():
             try:
-                if mailbox is not None:
+                for mailbox in mailboxes:
                     _poll_until_empty(app, mailbox, stop, drain=True)
                 now = time.monotonic()
                 if now - last_sweep >= SWEEP_EVERY:
@@ -128,20 +131,21 @@ def _run_embedded(settings: Any, stop: threading.Event, *, poll: bool, once: boo
                     _drain(app)
                     last_sweep = now
                 if now - last_watch >= settings.deadline_interval:
-                    watch_deadlines.run(app)
+                    watch_deadlines.run_all(app)
+                    _daily_retention(app, None)
                     last_watch = now
             except _OUTAGES as exc:
                 log.warning("round skipped, a service is unreachable: %s", _first_line(exc))
             if once:
                 break
             try:
-                _wait_for_mail(mailbox, stop, settings.poll_interval)
+                _wait_for_any(mailboxes, stop, settings.poll_interval)
             except _OUTAGES as exc:
                 # The next fetch reconnects; meanwhile, no busy loop.
                 log.warning("mailbox wait failed: %s", _first_line(exc))
                 stop.wait(settings.poll_interval)
     finally:
-        if mailbox is not None:
+        for mailbox in mailboxes:
             mailbox.close()
         _close_sender(app)
         app.db.dispose()
@@ -170,11 +174,11 @@ def _run_service(
     app.heartbeats.beat(app.instance_id)
     dramatiq_worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
     dramatiq_worker.start()
-    mailbox = make_mailbox(settings) if poll else None
+    mailboxes = make_mailboxes(settings) if poll else []
     log.info(
         "worker started: dramatiq/redis, %d threads, mailbox %s",
         threads,
-        mailbox.name if mailbox else "(not polling)",
+        ", ".join(m.name for m in mailboxes) or "(not polling)",
     )
     helpers: list[threading.Thread] = []
     try:
@@ -185,13 +189,17 @@ def _run_service(
             if mine:
                 _guarded(lambda: recompute_all(app, app.calendar, by="system"))
         if once:
-            if mailbox is not None:
-                _guarded(lambda: _poll_until_empty(app, mailbox, stop))
-            _guarded(lambda: watch_deadlines.run(app))
+            for mailbox in mailboxes:
+                _guarded(lambda mailbox=mailbox: _poll_until_empty(app, mailbox, stop))
+            _guarded(lambda: watch_deadlines.run_all(app))
             dramatiq_worker.join()
             return 0
-        if mailbox is not None:
-            helpers.append(_thread("poller", lambda: _poller(app, mailbox, client, stop)))
+        for n, mailbox in enumerate(mailboxes):
+            # One poller (and one lease) per mailbox: a slow or failing mailbox never holds
+            # up another.
+            helpers.append(
+                _thread(f"poller-{n}", lambda mailbox=mailbox: _poller(app, mailbox, client, stop))
+            )
         helpers.append(_thread("deadlines", lambda: _deadline_watcher(app, client, stop)))
         last_sweep = time.monotonic()
         while not stop.wait(1.0):
@@ -204,7 +212,7 @@ def _run_service(
         for helper in helpers:
             helper.join(timeout=LEASE_SECONDS + 5)
         dramatiq_worker.stop()
-        if mailbox is not None:
+        for mailbox in mailboxes:
             mailbox.close()
         _close_sender(app)
         app.db.dispose()
@@ -239,7 +247,9 @@ def _poller(app: App, mailbox: Mailbox, client: Any, stop: threading.Event) -> N
             if lease.hold():
                 # Wake on new mail, and in any case in time to renew the lease.
                 _wait_for_mail(mailbox, stop, min(interval, LEASE_SECONDS / 3))
-        except TransientError as exc:
+        except (TransientError, ConfigurationError) as exc:
+            # ConfigurationError: a login or token refused; recorded so /healthz and
+            # `complaints status` show it, and tried again in case an administrator fixes it.
             log.warning("mailbox %s unreachable: %s", mailbox.name, exc)
             _guarded(lambda exc=exc: record_poll_error(app, mailbox.name, str(exc)))
             stop.wait(interval)
@@ -292,20 +302,56 @@ def _wait_for_mail(mailbox: Mailbox | None, stop: threading.Event, timeout: floa
             return
 
 
+def _wait_for_any(mailboxes: list[Mailbox], stop: threading.Event, timeout: float) -> None:
+    """One thread, several mailboxes (the embedded worker): wait on each in turn in short
+    slices, so new mail in any of them is seen within about a second."""
+    if len(mailboxes) <= 1:
+        _wait_for_mail(mailboxes[0] if mailboxes else None, stop, timeout)
+        return
+    deadline = time.monotonic() + timeout
+    slice_ = max(0.1, 1.0 / len(mailboxes))
+    while not stop.is_set() and deadline - time.monotonic() > 0:
+        for mailbox in mailboxes:
+            wait = getattr(mailbox, "wait_for_mail", None)
+            if wait is None:
+                stop.wait(slice_)
+            elif wait(slice_):
+                return
+
+
 def _deadline_watcher(app: App, client: Any, stop: threading.Event) -> None:
     while True:
         with _singleton(client, "deadline-watcher") as mine:
             if mine:
                 try:
-                    raised = watch_deadlines.run(app)
+                    raised = watch_deadlines.run_all(app)
                     if raised:
                         log.info("deadline watcher raised %s events", raised)
                 except _OUTAGES as exc:
                     log.warning("deadline watch skipped: %s", _first_line(exc))
                 except Exception:  # noqa: BLE001 - try again next time
                     log.exception("deadline watch failed")
+        _daily_retention(app, client)
         if stop.wait(app.settings.deadline_interval):
             return
+
+
+def _daily_retention(app: App, client: Any) -> None:
+    """The retention schedule, once a day: the lock keeps two workers from running it at once,
+    and the last run's audit entry keeps the second from running it again the same day."""
+    from worker.service.data_protection import daily_retention
+
+    with _singleton(client, "retention") as mine:
+        if not mine:
+            return
+        try:
+            result = daily_retention(app)
+            if result is not None:
+                log.info("retention applied: %s", result["expired"])
+        except _OUTAGES as exc:
+            log.warning("retention skipped: %s", _first_line(exc))
+        except Exception:  # noqa: BLE001 - try again next round
+            log.exception("retention failed")
 
 
 # --- several processes ---------------------------------------------------------------------------

@@ -23,12 +23,13 @@ from worker.adapters.db_models import (
     InboundMessage,
     Letter,
     Quarantine,
+    Resident,
     ReviewItem,
     ServiceRequest,
 )
 from worker.bootstrap import App, bootstrap
 from worker.domain import cases as machine
-from worker.domain import letters
+from worker.domain import letters, recipient
 from worker.domain.errors import TransitionRefused, UserError
 from worker.pipeline import run_stage
 from worker.records import (
@@ -39,7 +40,8 @@ from worker.records import (
     state_of,
 )
 from worker.stages import route
-from worker.stages.compose import LetterRefused, queue_letter
+from worker.stages.compose import LetterRefused, queue_letter, refuse_unconfirmed
+from worker.stages.parse import ensure_decision
 
 # What a person may decide on a case waiting in triage (Code 1.4, 2.1, 2.4, 2.5; SPEC section 3).
 TRIAGE_DECISIONS = ("accept", "refuse", "service_request", "not_resident_mail")
@@ -58,6 +60,9 @@ REVIEW_OUTCOMES: dict[str, tuple[str, ...]] = {
     "automatic_mail": ("open_case", "no_action"),
     # A reply before the stage 1 response that shares nothing with its case (6.8).
     "possibly_new_issue": ("same_matter", "open_case"),
+    # An automatic letter held because the sender's address is not trusted (SPEC section 6,
+    # "Trusted recipient"); proposed_reason is the held letter's kind.
+    "confirm_address": ("address_confirmed", "do_not_write"),
 }
 OUTCOME_LABELS = {
     "same_resident": "It is the resident: add the address to their record",
@@ -66,6 +71,8 @@ OUTCOME_LABELS = {
     "open_case": "It is a complaint: open a stage 1 case and send the acknowledgement",
     "no_action": "Nothing for us to do",
     "same_matter": "It is part of the same complaint: it stays on this case",
+    "address_confirmed": "The address is the resident's: send the held letter to it",
+    "do_not_write": "Do not write to this address: we will reach the resident another way",
 }
 
 
@@ -540,15 +547,26 @@ class StaffService:
                 "letter": None,
             }
 
-    def resolve_review(self, item_id: int, *, outcome: str, reason: str, by: str) -> dict[str, Any]:
+    def resolve_review(
+        self, item_id: int, *, outcome: str, reason: str, by: str, address: str = ""
+    ) -> dict[str, Any]:
         """Close a review item that is not a decision on a pending case, recording what the
         person found or did (see REVIEW_OUTCOMES). ``open_case`` runs the route stage's complaint
-        path for the message, as if triage had labelled it a complaint."""
+        path for the message, as if triage had labelled it a complaint. ``address``: on a
+        confirm_address item, the corrected address a person typed instead of the candidate."""
         actor = " ".join(by.split())
         if not actor:
             raise UserError("resolving a review item needs the name of who did it (5.12)")
         if not reason.strip():
             raise UserError("resolving a review item needs a reason: what was found or done")
+        typed = ""
+        if address.strip():
+            if outcome != "address_confirmed":
+                raise UserError("an address can only be given when confirming an address")
+            try:
+                typed = recipient.typed_address(address)
+            except recipient.UnusableAddress as exc:
+                raise UserError(f"the corrected address cannot be used: {exc}") from None
         with self.app.db.session() as session:
             item, kind = self._open_review(session, item_id)
             if outcome not in REVIEW_OUTCOMES[kind]:
@@ -560,7 +578,9 @@ class StaffService:
             assert message is not None
             case = session.get(Case, item.case_id) if item.case_id else None
             resident_email = case.resident.email if case is not None else ""
-            new_address = message.from_addr
+            # The modern parser's reading of the sender, never the lenient one kept for display.
+            ensure_decision(self.app, message)
+            new_address = message.recipient_address or ""
         if outcome == "same_resident":
             self._add_address(resident_email, new_address, actor)
         letters_out: list[Letter] = []
@@ -570,17 +590,31 @@ class StaffService:
             assert message is not None
             ref = ""
             still_open = ""
+            reopen: tuple[str, str] | None = None
             if outcome == "open_case":
                 ref, letters_out, still_open = self._open_complaint(session, item, message)
             elif item.case_id is not None:
                 case = session.get(Case, item.case_id)
                 ref = case.ref if case is not None else ""
+            if kind == "confirm_address":
+                letters_out, still_open, reopen = self._confirm_address(
+                    session, item, message, outcome, reason.strip(), actor, typed
+                )
+                if not ref and message.service_request_id:
+                    sr = session.get(ServiceRequest, message.service_request_id)
+                    ref = sr.ref if sr is not None else ""
             now = self.app.clock.now()
-            if still_open:
+            if reopen is not None and not still_open:
+                # The address is dealt with; the case still waits for a person's triage
+                # decision, so the item stays in the queue as that decision.
+                item.proposed_label, item.proposed_reason = reopen
+                item.evidence = list(message.triage_reasons or [])
+            elif still_open:
                 # The case is open but its acknowledgement could not be written: the item stays
                 # in the queue as that problem, so a person reaches the resident another way.
                 item.proposed_label = still_open
-                item.proposed_reason = "stage1_acknowledgement"
+                if kind != "confirm_address":  # its reason already names the held letter
+                    item.proposed_reason = "stage1_acknowledgement"
             else:
                 item.status = "decided"
                 item.decision = outcome
@@ -596,7 +630,11 @@ class StaffService:
                 inbound_id=message.id,
                 item=item.id,
                 kind=kind,
-                address=new_address if kind == "reply_from_new_address" else None,
+                address=new_address
+                if kind == "reply_from_new_address"
+                else message.recipient_address
+                if kind == "confirm_address"
+                else None,
             )
             result = {
                 "item": item.id,
@@ -633,6 +671,15 @@ class StaffService:
             raise UserError("this item has no case, so no resident to add the address to")
         if not address or "@" not in address:
             raise UserError("the message has no sender address to add")
+        if "@" not in email:
+            # The case's record has no address yet (its sender's was doubtful): this becomes it.
+            from worker.residents import give_confirmed_address
+
+            with self.app.db.session() as session:
+                resident = session.scalar(select(Resident).where(Resident.email == email))
+                if resident is not None:
+                    give_confirmed_address(session, resident, address, by=actor)
+                    return
         shown = ResidentService(self.app).show(email)
         if address.lower() in [email.lower(), *shown["other_emails"]]:
             return  # already theirs (a retry after a failure): nothing to add
@@ -665,10 +712,88 @@ class StaffService:
             inbound_id=message.id,
         )
         still_open = ""
-        if not router.letters:
+        if router.held:
+            still_open = "confirm_address"  # the address is not trusted: a person confirms it
+        elif not router.letters:
             reply_to = router.row_reply_address()
             still_open = "no_reply_address" if "@" not in reply_to else "letter_refused"
         return case.ref, [x for x in router.letters if x.status == "pending"], still_open
+
+    def _confirm_address(
+        self,
+        session: Session,
+        item: ReviewItem,
+        message: InboundMessage,
+        outcome: str,
+        reason: str,
+        actor: str,
+        typed: str = "",
+    ) -> tuple[list[Letter], str, tuple[str, str] | None]:
+        """A person has looked at a sender's address the trusted-recipient decision doubted.
+        ``address_confirmed``: the sender's record takes the address (the candidate, or
+        ``typed``: a corrected address the person gave, already checked) and the held letter is
+        written now, to that address, once (the route stage's own code, with the outbox's dedupe
+        key); ``do_not_write``: nothing is ever sent to it automatically. Returns the letters
+        to send, the kind of problem the item stays open as ("" if none) and, for a case still
+        waiting in triage, the triage proposal the item becomes."""
+        letters_out: list[Letter] = []
+        still_open = ""
+        if outcome == "address_confirmed":
+            address = typed or (message.recipient_address or "").strip()
+            if "@" not in address:
+                raise UserError(
+                    f"review item {item.id}: the message has no address we could deliver to; "
+                    "give the right one (--address), or choose do_not_write and reach the "
+                    "resident another way"
+                )
+            candidate = (message.recipient_address or "").strip()
+            message.recipient_trust = "confirmed"
+            message.recipient_address = address
+            from worker.residents import give_confirmed_address
+
+            resident = self._sender_record(session, item, message)
+            if resident is not None:
+                give_confirmed_address(session, resident, address, by=actor, inbound_id=message.id)
+                session.flush()
+            router = route._Router(self.app, session, message)
+            expected = router.write_held(item.proposed_reason)
+            session.flush()
+            letters_out = [x for x in router.letters if x.status == "pending"]
+            if expected and not router.letters:
+                still_open = "letter_refused"  # a person writes the letter the code could not
+            why = f"address {address} confirmed by {actor}: {reason}"
+            if address != candidate:
+                why += f" (a corrected address; the message gave {candidate or 'none usable'})"
+        else:
+            message.recipient_trust = "do_not_write"
+            why = f"{actor} chose not to write to the sender's address: {reason}"
+        audit(
+            session,
+            actor,
+            f"recipient.{outcome}",
+            why,
+            case_id=item.case_id,
+            inbound_id=message.id,
+            held=item.proposed_reason,
+        )
+        case = session.get(Case, item.case_id) if item.case_id else None
+        reopen = None
+        if case is not None and case.status == machine.Status.PENDING_TRIAGE.value:
+            reopen = (
+                case.proposed_label or message.label or "complaint",
+                case.proposed_reason or message.reason or "",
+            )
+        return letters_out, still_open, reopen
+
+    def _sender_record(
+        self, session: Session, item: ReviewItem, message: InboundMessage
+    ) -> Resident | None:
+        """The resident record the message's case or service request was opened under."""
+        case = session.get(Case, item.case_id or message.case_id or -1)
+        if case is not None:
+            return case.resident
+        sr = session.get(ServiceRequest, message.service_request_id or -1)
+        return session.get(Resident, sr.resident_id) if sr is not None else None
 
     def _decide_items(
         self, session: Session, case: Case, decision: str, reason: str, by: str
@@ -697,6 +822,10 @@ class StaffService:
     ) -> Letter | None:
         recipient = letter_facts.recipient(case.resident)
         if "@" not in recipient.email:
+            try:
+                refuse_unconfirmed(session, "service_request_acknowledgement", case, sr)
+            except LetterRefused as exc:
+                raise TransitionRefused(str(exc)) from None
             audit(
                 session,
                 actor,

@@ -5,9 +5,10 @@ profile. Secrets are wrapped so they never print. Every setting is documented in
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from worker.domain.errors import ConfigurationError
 from worker.domain.landlord import Landlord, Ombudsman
+from worker.domain.retention import RetentionSchedule
 from worker.domain.working_days import NATIONS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -67,6 +69,27 @@ class Settings:
     stage1_handler: str
     # How often the deadline watcher runs (seconds); it has its own thread and schedule.
     deadline_interval: float = 60.0
+    # Several mailboxes (issue 8): every URL of COMPLAINTS_IMAP_URL; imap_url is the first.
+    imap_urls: tuple[Secret, ...] = ()
+    imap_auth: str = "password"  # or xoauth2
+    smtp_auth: str = "password"
+    # The OAuth2 client for xoauth2 (worker.adapters.oauth.OAuthSettings), None when unset.
+    oauth: Any = None
+    # A PEM CA bundle for IMAP, SMTP and the token endpoint; empty: the system store.
+    tls_ca_file: str = ""
+    # Bearer tokens for the operations endpoints: /healthz gives its details (paths, URLs,
+    # errors) only with health_token; /metrics answers only with metrics_token when it is set.
+    health_token: Secret = field(default_factory=lambda: Secret(""))
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
+    # Origins (scheme://host[:port]) a POST may come from besides the console's own, for a
+    # reverse proxy that changes the Host header.
+    web_allowed_origins: tuple[str, ...] = ()
+    # authserv-ids of our own receiving mail servers: only their Authentication-Results headers
+    # are believed (anyone can write one into a message); see worker/domain/recipient.py.
+    trusted_authserv_ids: tuple[str, ...] = ()
+    # Attachment bodies bigger than this are stored apart from their message, in 1 MiB chunks
+    # (worker/adapters/attachment_store.py), so a big message is never held whole in memory.
+    attachment_stream_bytes: int = 1024 * 1024
 
     @property
     def service_mode(self) -> bool:
@@ -123,6 +146,49 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
         )
 
 
+def _token(env: Mapping[str, str], name: str) -> Secret:
+    value = env.get(name, "").strip()
+    # A short token can be guessed; the message never shows the value itself.
+    if value and len(value) < 16:
+        raise ConfigurationError(f"{name} must be at least 16 characters (got {len(value)})")
+    return Secret(value)
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """``https://a.example, https://b.example:8443`` -> normalised origins; one-line errors."""
+    origins: list[str] = []
+    for item in env.get(name, "").replace(" ", ",").split(","):
+        if not item:
+            continue
+        origin = normalise_origin(item)
+        rest = urlsplit(item)
+        if origin is None or rest.path not in ("", "/") or rest.query or rest.fragment:
+            raise ConfigurationError(
+                f"{name}: {item!r} is not an origin (scheme://host[:port], nothing after it)"
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
+def normalise_origin(value: str) -> str | None:
+    """``scheme://host[:port]`` in lower case without a default port, or None when ``value`` is
+    not an http(s) origin. A URL with a path (a Referer) gives its origin."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host or parts.username or parts.password:
+        return None
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is None or port == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Read settings once; tests pass their own mapping instead of patching os.environ."""
     base = Path.cwd() if cwd is None else cwd
@@ -143,12 +209,24 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
     _check_url("COMPLAINTS_IMAP_URL", imap_url, ("imap", "imaps"))
     smtp_url = env.get("COMPLAINTS_SMTP_URL", "")
     _check_url("COMPLAINTS_SMTP_URL", smtp_url, ("smtp", "smtps"))
+    imap_urls = split_imap_urls(imap_url)
+    for extra in imap_urls[1:]:
+        _check_url("COMPLAINTS_IMAP_URL", extra, ("imap", "imaps"))
+    imap_auth = _auth(env, "COMPLAINTS_IMAP_AUTH")
+    smtp_auth = _auth(env, "COMPLAINTS_SMTP_AUTH")
+    tls_ca_file = env.get("COMPLAINTS_TLS_CA_FILE", "")
+    oauth = _oauth(env, tls_ca_file)
+    if oauth is None and "xoauth2" in (imap_auth, smtp_auth):
+        raise ConfigurationError(
+            "COMPLAINTS_IMAP_AUTH / COMPLAINTS_SMTP_AUTH is xoauth2 but COMPLAINTS_OAUTH_CLIENT_ID "
+            "(or COMPLAINTS_OAUTH_SERVICE_ACCOUNT_FILE) is not set"
+        )
     maildir = env.get("COMPLAINTS_MAILDIR", "")
     landlord_file = Path(env.get("COMPLAINTS_LANDLORD", "") or DEFAULT_LANDLORD_FILE)
     return Settings(
         database_url=database_url,
         redis_url=Secret(redis_url),
-        imap_url=Secret(imap_url),
+        imap_url=Secret(imap_urls[0] if imap_urls else ""),
         imap_processed_folder=env.get("COMPLAINTS_IMAP_PROCESSED_FOLDER", "") or "Processed",
         maildir=Path(maildir) if maildir else None,
         smtp_url=Secret(smtp_url),
@@ -161,7 +239,50 @@ def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = N
         max_attempts=_int(env, "COMPLAINTS_MAX_ATTEMPTS", 5, minimum=1),
         stage1_handler=env.get("COMPLAINTS_DEFAULT_HANDLER", "") or "Complaints team",
         deadline_interval=_float(env, "COMPLAINTS_DEADLINE_INTERVAL", 60.0),
+        attachment_stream_bytes=_int(
+            env, "COMPLAINTS_ATTACHMENT_STREAM_BYTES", 1024 * 1024, minimum=64 * 1024
+        ),
+        health_token=_token(env, "COMPLAINTS_HEALTH_TOKEN"),
+        metrics_token=_token(env, "COMPLAINTS_METRICS_TOKEN"),
+        web_allowed_origins=_origins(env, "COMPLAINTS_WEB_ALLOWED_ORIGINS"),
+        trusted_authserv_ids=tuple(
+            i.strip().lower()
+            for i in env.get("COMPLAINTS_TRUSTED_AUTHSERV_IDS", "").replace(" ", ",").split(",")
+            if i.strip()
+        ),
+        imap_urls=tuple(Secret(u) for u in imap_urls),
+        imap_auth=imap_auth,
+        smtp_auth=smtp_auth,
+        oauth=oauth,
+        tls_ca_file=tls_ca_file,
     )
+
+
+def split_imap_urls(value: str) -> list[str]:
+    """COMPLAINTS_IMAP_URL may list several mailboxes, separated by spaces, new lines or commas
+    (a comma inside a password must be written %2C, as URL encoding asks anyway)."""
+    return [part for part in re.split(r"[\s,]+(?=imaps?://)|\s+", value.strip()) if part]
+
+
+def _auth(env: Mapping[str, str], name: str) -> str:
+    value = (env.get(name, "") or "password").strip().lower()
+    if value not in ("password", "xoauth2"):
+        raise ConfigurationError(f"{name} must be password or xoauth2, got {value!r}")
+    return value
+
+
+def _oauth(env: Mapping[str, str], ca_file: str) -> Any:
+    """The OAuth2 client settings, checked together; None when none are set."""
+    names = (
+        "PROVIDER", "TOKEN_URL", "CLIENT_ID", "CLIENT_SECRET", "CLIENT_CERT", "CLIENT_KEY",
+        "SCOPE", "TENANT", "SERVICE_ACCOUNT_FILE",
+    )  # fmt: skip
+    values = {n.lower(): env.get(f"COMPLAINTS_OAUTH_{n}", "").strip() for n in names}
+    if not values["client_id"] and not values["service_account_file"]:
+        return None
+    from worker.adapters.oauth import OAuthSettings
+
+    return OAuthSettings.build(**values, ca_file=ca_file)
 
 
 _REQUIRED_TEXT = (
@@ -229,6 +350,13 @@ def load_landlord(path: Path) -> Landlord:
     elsewhere = data.get("elsewhere", {})
     if not isinstance(elsewhere, dict):
         raise ConfigurationError("landlord profile: [elsewhere] must be a table")
+    retention_table = data.get("retention", {})
+    if not isinstance(retention_table, dict):
+        raise ConfigurationError("landlord profile: [retention] must be a table")
+    try:
+        retention = RetentionSchedule.from_mapping(retention_table)
+    except ValueError as exc:
+        raise ConfigurationError(f"landlord profile: {exc}") from None
     known = {f.name for f in fields(Landlord)}
     optional = {
         key: str(data[key]).strip()
@@ -247,5 +375,6 @@ def load_landlord(path: Path) -> Landlord:
         closure_days=tuple(closure_days),
         homes_owned=homes,
         elsewhere={str(k): str(v) for k, v in elsewhere.items()},
+        retention=retention,
         **optional,
     )

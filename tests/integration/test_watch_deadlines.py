@@ -741,3 +741,164 @@ def test_round_finds_due_stages_actions_and_events_through_the_deadline_indexes(
     assert "Seq Scan" not in plans, plans
     for table in ("cases", "case_stages", "case_actions", "audit_log"):
         assert f"SCAN {table}" not in plans, plans
+
+
+# -- hazard clocks (Awaab's Law, SPEC section 11) -----------------------------------------------
+
+
+def make_hazard(
+    app: App, severity: str, aware_at: datetime, *, on_case: bool = True, n: int = 1
+) -> int:
+    """A hazard reported in a stored message, on a case (or, ``on_case=False``, on no case, as a
+    service request's hazard is), with its investigate-by clock as the route stage sets it."""
+    from worker.adapters.db_models import Hazard, InboundMessage
+    from worker.domain import hazards as rules
+    from worker.service.hazards import statutory_calendar
+
+    case_id = None
+    if on_case:
+        ref = make_case(app, email=f"hazard{n}@example.org")
+        with app.db.session() as session:
+            case_id = session.scalar(select(Case.id).where(Case.ref == ref))
+    with app.db.session() as session:
+        row = InboundMessage(
+            source="email",
+            mailbox="test",
+            uidvalidity=1,
+            uid=1000 + n,
+            message_id=f"hazard-{n}@example.org",
+            dedupe_key=f"mid:hazard-{n}@example.org",
+            raw=b"Subject: mould\n\nmould",
+            status="done",
+            from_addr=f"hazard{n}@example.org",
+            subject="Mould",
+            text="mould",
+            case_id=case_id,
+        )
+        session.add(row)
+        session.flush()
+        clock = rules.clocks(
+            rules.Progress(severity, aware_at),  # type: ignore[arg-type]
+            statutory_calendar(app),
+        ).investigate_by
+        hazard = Hazard(
+            inbound_id=row.id,
+            case_id=case_id,
+            ref=f"SR-{n}" if case_id is None else "",
+            kind="damp_mould" if severity == "significant" else "gas_smell",
+            severity=severity,
+            title="Damp and mould" if severity == "significant" else "Smell of gas",
+            aware_at=aware_at,
+            investigate_by_at=clock.due_at,
+            investigate_by=clock.due_on,
+            status="open",
+            events=[],
+        )
+        session.add(hazard)
+        session.flush()
+        return hazard.id
+
+
+def hazard_sweep(app: App, moment: datetime) -> list[tuple[int, str, str]]:
+    app.clock = FixedClock(moment)
+    return [(e["hazard_id"], e["clock"], e["status"]) for e in watch_deadlines.run_hazards(app)]
+
+
+AWARE = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # Monday: investigate by Monday 16 November
+
+
+def test_hazard_investigation_due_soon_then_missed_is_raised_once_each(app: App) -> None:
+    hazard = make_hazard(app, "significant", AWARE)
+    assert hazard_sweep(app, datetime(2026, 11, 11, 10, 0, tzinfo=UTC)) == []  # on track
+    thursday = datetime(2026, 11, 12, 10, 0, tzinfo=UTC)
+    assert hazard_sweep(app, thursday) == [(hazard, "investigate", "due_soon")]
+    assert hazard_sweep(app, thursday) == []
+    assert hazard_sweep(app, datetime(2026, 11, 16, 23, 0, tzinfo=UTC)) == []  # still in time
+    tuesday = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    assert hazard_sweep(app, tuesday) == [(hazard, "investigate", "overdue")]
+    assert hazard_sweep(app, tuesday) == []
+    with app.db.session() as session:
+        [event] = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "hazard.overdue")
+        ).all()
+    assert event.actor == watch_deadlines.ACTOR and event.case_id is not None
+    assert "investigation overdue since 2026-11-16" in event.why
+    assert f"complaints hazard record {hazard} --event investigated" in event.why
+
+
+def test_clocks_that_run_from_the_investigation_wait_for_it(app: App) -> None:
+    from worker.service.hazards import HazardService
+
+    hazard = make_hazard(app, "significant", AWARE)
+    # Long after every provisional date, only the investigation is late.
+    late = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    assert hazard_sweep(app, late) == [(hazard, "investigate", "overdue")]
+    app.clock = FixedClock(late)
+    HazardService(app).record(hazard, "investigated", by="Jo Surveyor")
+    # Summary by Thursday 4 March (3 working days), safety and preventative work by Monday 8.
+    assert hazard_sweep(app, datetime(2027, 3, 2, 10, 0, tzinfo=UTC)) == [
+        (hazard, "summary", "due_soon")
+    ]
+    raised = hazard_sweep(app, datetime(2027, 3, 9, 10, 0, tzinfo=UTC))
+    assert sorted(raised) == [
+        (hazard, "preventative_begin", "overdue"),
+        # The home was not made safe in time: somewhere safe to stay is needed.
+        (hazard, "safety_work", "alternative_accommodation_needed"),
+        (hazard, "safety_work", "overdue"),
+        (hazard, "summary", "overdue"),
+    ]
+    assert hazard_sweep(app, datetime(2027, 3, 9, 11, 0, tzinfo=UTC)) == []
+
+
+def test_emergency_missed_is_raised_with_alternative_accommodation_once(app: App) -> None:
+    from worker.service.hazards import HazardService
+
+    hazard = make_hazard(app, "emergency", AWARE, on_case=False)
+    assert hazard_sweep(app, datetime(2026, 11, 2, 15, 0, tzinfo=UTC)) == []
+    # Six hours before the 24 hours are up: due soon, and the home may not be safe in time.
+    soon = datetime(2026, 11, 3, 5, 0, tzinfo=UTC)
+    assert sorted(hazard_sweep(app, soon)) == [
+        (hazard, "investigate", "due_soon"),
+        (hazard, "make_safe", "alternative_accommodation_needed"),
+        (hazard, "make_safe", "due_soon"),
+    ]
+    late = datetime(2026, 11, 3, 10, 1, tzinfo=UTC)
+    assert sorted(hazard_sweep(app, late)) == [
+        (hazard, "investigate", "overdue"),
+        (hazard, "make_safe", "overdue"),
+    ]
+    assert hazard_sweep(app, late) == []
+    with app.db.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("hazard.%")).order_by(AuditEvent.id)
+        ).all()
+    # A service request's hazard has no case: its events are found through the message.
+    assert {e.case_id for e in events} == {None} and all(e.inbound_id for e in events)
+    assert any("due 2026-11-03 10:00" in e.why for e in events)  # London time, to the minute
+    app.clock = FixedClock(late)
+    HazardService(app).record(hazard, "alternative_accommodation", by="Housing officer")
+    HazardService(app).record(hazard, "investigated", by="Gas engineer")
+    HazardService(app).record(hazard, "safety_work_done", by="Gas engineer")
+    assert hazard_sweep(app, datetime(2026, 11, 4, 10, 0, tzinfo=UTC)) == []
+
+
+def test_dismissed_hazards_are_not_watched(app: App) -> None:
+    from worker.service.hazards import HazardService
+
+    hazard = make_hazard(app, "significant", AWARE)
+    HazardService(app).record(
+        hazard, "dismissed", by="Sam Patel", reason="the resident asked for advice only"
+    )
+    assert hazard_sweep(app, datetime(2026, 11, 20, 10, 0, tzinfo=UTC)) == []
+
+
+def test_a_round_of_the_watcher_raises_case_deadlines_and_hazard_clocks(app: App) -> None:
+    hazard = make_hazard(app, "significant", AWARE)
+    app.clock = at(date(2026, 11, 17))
+    raised = watch_deadlines.run_all(app)
+    # The hazard's case was never acknowledged (due Monday 9 November), and its hazard is late.
+    assert {(e.get("hazard_id"), e["kind"], e["status"]) for e in raised} == {
+        (None, "acknowledge", "overdue"),
+        (hazard, "hazard_investigate", "overdue"),
+    }
+    assert watch_deadlines.run_all(app) == []

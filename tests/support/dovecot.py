@@ -46,8 +46,24 @@ def _user_exists(name: str) -> bool:
         return False
 
 
-def _render_config(base: Path, port: int) -> str:
+@dataclass(frozen=True)
+class DovecotOptions:
+    """What a test may change; the defaults are the plain password server the suite uses.
+
+    `oauth2_introspection_url`: the only login is SASL XOAUTH2/OAUTHBEARER, each token checked
+    by a POST to this URL (Dovecot's oauth2 passdb). `tls_cert` / `tls_key`: PEM files; an
+    imaps listener is opened on `tls_port` beside the plain one."""
+
+    oauth2_introspection_url: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+def _render_config(
+    base: Path, port: int, options: DovecotOptions | None = None, tls_port: int = 0
+) -> str:
     """Dovecot configuration for the installed version (2.3 and 2.4 syntax differ)."""
+    options = options or DovecotOptions()
     if os.geteuid() == 0:
         # Login processes refuse to run as root, and so do mail processes (uid 0).
         internal_user = "root"
@@ -64,8 +80,8 @@ state_dir = {base}/state
 instance_name = complaints-test-{base.name}
 protocols = imap
 listen = {HOST}
-ssl = no
-auth_mechanisms = plain login
+ssl = {"yes" if options.tls_cert else "no"}
+auth_mechanisms = {"xoauth2 oauthbearer" if options.oauth2_introspection_url else "plain login"}
 log_path = {base}/dovecot.log
 info_log_path = {base}/dovecot.log
 default_internal_user = {internal_user}
@@ -78,8 +94,35 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {tls_port if options.tls_cert else 0}
   }}
+}}
+"""
+    if options.tls_cert:
+        common += f"ssl_cert = <{options.tls_cert}\nssl_key = <{options.tls_key}\n"
+    if options.oauth2_introspection_url:
+        if dovecot_version() >= (2, 4):
+            raise RuntimeError("the oauth2 test server is written for Dovecot 2.3")
+        oauth_conf = base / "oauth2.conf.ext"
+        oauth_conf.write_text(
+            f"introspection_mode = post\n"
+            f"introspection_url = {options.oauth2_introspection_url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        return f"""{common}
+disable_plaintext_auth = no
+auth_failure_delay = 0
+mail_location = maildir:{mail}/%u
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {oauth_conf}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={mail}/%u
 }}
 """
     if dovecot_version() >= (2, 4):
@@ -204,7 +247,9 @@ def _q(folder: str) -> str:
 class DovecotInstance:
     """Runs `dovecot -F` with a generated config until `close()`; restartable on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: DovecotOptions | None = None) -> None:
+        self.options = options or DovecotOptions()
+        self.tls_port = 0
         if not os.access(DOVECOT, os.X_OK):
             raise RuntimeError(f"{DOVECOT} is missing: run the tests with `bash scripts/test.sh`")
         self.base = Path(tempfile.mkdtemp(prefix="complaints-dovecot-"))
@@ -237,7 +282,10 @@ class DovecotInstance:
         for attempt in range(attempts):
             if not self.port or attempt:
                 self.port = free_port()
-            self.config.write_text(_render_config(self.base, self.port))
+                self.tls_port = free_port() if self.options.tls_cert else 0
+            self.config.write_text(
+                _render_config(self.base, self.port, self.options, self.tls_port)
+            )
             with (self.base / "stderr.log").open("ab") as stderr:
                 self._proc = subprocess.Popen(
                     [DOVECOT, "-F", "-c", str(self.config)],
@@ -259,13 +307,35 @@ class DovecotInstance:
             try:
                 client = imaplib.IMAP4(self.host, self.port, timeout=2)
                 try:
-                    client.login("ready-check", self.password)
+                    if self.options.oauth2_introspection_url:
+                        client.capability()  # no password login exists to try
+                    else:
+                        client.login("ready-check", self.password)
                 finally:
                     client.logout()
                 return True
             except (OSError, imaplib.IMAP4.error):
                 time.sleep(0.1)
         return False
+
+    def deliver(self, user: str, raw: bytes) -> Path:
+        """Put `raw` straight into `user`'s INBOX (its Maildir), as a local delivery agent
+        would: for a server whose only login is XOAUTH2."""
+        import uuid
+
+        home = self.base / "mail" / user
+        for sub in ("cur", "new", "tmp"):
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}.{uuid.uuid4().hex}.test"
+        tmp = home / "tmp" / name
+        tmp.write_bytes(raw)
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            for path in (home, home / "cur", home / "new", home / "tmp", tmp):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        target = home / "new" / name
+        tmp.rename(target)
+        return target
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

@@ -164,7 +164,9 @@ def chromium() -> Iterator[Any]:
     except WebDriverException as exc:
         shutil.rmtree(profile, ignore_errors=True)
         pytest.fail(f"Chromium did not start: {exc.msg}", pytrace=False)
-    driver.set_page_load_timeout(30)
+    # Above chromedriver's 30 s default: the public form and /cases/new run the pipeline inside
+    # the request in embedded mode, which a busy machine can make slower than that.
+    driver.set_page_load_timeout(120)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)

@@ -45,10 +45,14 @@ class WorkerProcess:
     """One `complaints worker` at a time, in its own process group so that a kill reaches any
     processes it starts as well; each start appends to the same log file."""
 
-    def __init__(self, env: dict[str, str], log: Path, threads: int = 2) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, threads: int = 2, procs: int | None = None
+    ) -> None:
         self.env = env
         self.log = log
         self.threads = threads
+        # None: the worker's own default (one process per CPU core with Redis).
+        self.procs = procs
         self.starts = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -68,8 +72,9 @@ class WorkerProcess:
         with self.log.open("ab") as out:
             out.write(f"\n===== worker start {self.starts} =====\n".encode())
             out.flush()
+            procs = [] if self.procs is None else ["--procs", str(self.procs)]
             self.proc = subprocess.Popen(
-                [*COMPLAINTS, "worker", "--threads", str(self.threads)],
+                [*COMPLAINTS, "worker", "--threads", str(self.threads), *procs],
                 env=self.env,
                 cwd=REPO,
                 stdout=out,

@@ -34,6 +34,7 @@ def load_landlord(path: Path = ROOT / "config" / "landlord.toml") -> Landlord:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     ombudsman = Ombudsman(**data.pop("ombudsman"))
     data["closure_days"] = tuple(data.get("closure_days", ()))
+    data.pop("hazards", None)  # who is told of hazards (Awaab's Law), not for letters
     return Landlord(ombudsman=ombudsman, **data)
 
 
@@ -149,6 +150,34 @@ def build(kind: str, recipient: Recipient = RESIDENT) -> dict[str, object]:
             received=date(2026, 11, 20),
             hear_by=date(2026, 11, 27),
         )
+    if kind == "hazard_notification":  # Awaab's Law (issue 11)
+        return letters.hazard_notification(
+            LANDLORD,
+            ref="CMP-2026-00045",
+            team_name="Damp and mould team",
+            team_email="dampandmould@thrivehomes.org.uk",
+            title="Damp and mould",
+            severity="significant",
+            aware_at="Friday 20 November 2026 at 09:14",
+            investigate_by="Friday 4 December 2026",
+            words=("There is black mould on the wall behind my daughter's bed.",),
+            reasons=("Damp and mould: 'mould'",),
+            resident_name=recipient.name,
+            resident_email=recipient.email,
+            label="complaint",
+        )
+    if kind == "hazard_summary":  # Awaab's Law (issue 11)
+        return letters.hazard_summary(
+            LANDLORD,
+            recipient,
+            ref="CMP-2026-00045",
+            hazard="Damp and mould",
+            investigated=date(2026, 12, 1),
+            findings="Water is getting in through a cracked gutter above the bedroom window.",
+            works=ACTIONS,
+            no_work_reason="",
+            keep_safe="Keep the bedroom window open a little during the day.",
+        )
     raise AssertionError(kind)
 
 
@@ -166,6 +195,9 @@ def test_the_nine_kinds_of_the_spec_are_declared() -> None:
         "service_request_acknowledgement",
         "survey_reply",
         "receipt",
+        # Awaab's Law (issue 11): the team told at once, and the written summary (reg 9).
+        "hazard_notification",
+        "hazard_summary",
     }
     assert SPECS["stage1_acknowledgement"].required == (
         "reference",

@@ -13,6 +13,8 @@ from worker.domain.mail_safety import (
     RULES,
     SafetyVerdict,
     assess,
+    machine_sender,
+    normalised_local_part,
     outgoing_auto_headers,
     within_sender_cap,
 )
@@ -278,3 +280,112 @@ def test_outgoing_auto_headers_mark_our_letters_and_are_caught_on_return() -> No
     }
     verdict = assess(headers, "complaints@thrivehomes.org.uk", own_addresses=OURS)
     assert verdict.automatic and verdict.rules[0] == "loop_header"
+
+
+# -- machine senders (issue 7) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("local", "normalised"),
+    [
+        ("no_reply", "noreply"),
+        ("No-Reply", "noreply"),
+        ("no.reply+abc123", "noreply"),
+        ("do-not-reply", "donotreply"),
+        ("Post_Master", "postmaster"),
+        ('"mailer-daemon"', "mailerdaemon"),
+    ],
+)
+def test_local_parts_are_normalised_before_comparing(local: str, normalised: str) -> None:
+    assert normalised_local_part(local) == normalised
+
+
+@pytest.mark.parametrize("sender", ["post_master@example.org", "Mailer_Daemon@mx.example.org"])
+def test_postmaster_spellings_are_bounces(sender: str) -> None:
+    verdict = assess({}, sender)
+    assert verdict.automatic and verdict.reason == "bounce"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "no-reply@example.com",
+        "noreply-12345@booking.example.com",
+        "donotreply@council.example.gov.uk",
+        "do_not_reply@example.com",
+        "account-notifications@example.com",
+        "notifications@github.example",
+        "bounces+abc=example.org@mail.example.net",
+        "dse_na4@docusign.net",
+        "echosign@echosign.com",
+        "member@surveymonkeyuser.com",
+        "noreply@qemailserver.com",
+        "support@thrivehomes.zendesk.com",
+        "landlord@service-now.com",
+        "notification@facebookmail.com",
+        "reservations@opentable.com",
+    ],
+)
+def test_no_reply_addresses_and_notification_platforms_are_machines(sender: str) -> None:
+    verdict = machine_sender({}, sender)
+    assert verdict.machine
+    assert verdict.rules and verdict.explanations
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "jane.smith@example.co.uk",
+        "jane@gmail.com",
+        "replies.to.jane@example.com",
+        "noreen@example.com",  # starts like "no-reply" but is a name
+        "jane@notdocusign.net",  # a platform's name inside another domain is not the platform
+        "sally.postman@example.com",
+        "info@tenants-association.org.uk",  # an organisation's mailbox is read by people
+    ],
+)
+def test_ordinary_senders_are_not_machines(sender: str) -> None:
+    assert not machine_sender({}, sender).machine
+
+
+@pytest.mark.parametrize(
+    ("headers", "rule"),
+    [
+        ({"X-Auto-Response-Suppress": "All"}, "auto_response_suppress:all"),
+        ({"X-Auto-Response-Suppress": "OOF, AutoReply"}, "auto_response_suppress:autoreply,oof"),
+        ({"Feedback-ID": "111:222:mailchimp"}, "bulk_service:feedback-id"),
+        ({"X-Mailer": "MailChimp Mailer - **CID9f**"}, "bulk_service:x-mailer:mailchimp"),
+        ({"X-SES-Outgoing": "2026.11.10-1.2.3.4"}, "bulk_service:x-ses-outgoing"),
+    ],
+)
+def test_the_messages_own_machine_signals(headers: dict[str, str], rule: str) -> None:
+    verdict = machine_sender(headers, "someone@example.com")
+    assert verdict.machine and verdict.rules == (rule,)
+
+
+def test_receipt_suppression_alone_is_not_a_machine() -> None:
+    assert not machine_sender({"X-Auto-Response-Suppress": "DR, RN, NRN"}, "a@example.com").machine
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Your booking is confirmed.\n\nPlease do not reply to this email.",
+        "This mailbox is not monitored.",
+        "This is an automated message from the repairs portal.",
+        "Replies to this email will not be read.",
+    ],
+)
+def test_a_do_not_reply_footer_marks_a_machine(body: str) -> None:
+    verdict = machine_sender({}, "portal@example.com", body=body)
+    assert verdict.machine and verdict.rules[0].startswith("do_not_reply_footer")
+
+
+def test_a_resident_asking_not_to_be_emailed_is_not_a_footer() -> None:
+    body = "Please do not email me, I do not read it; call me on 07700 900123 instead."
+    assert not machine_sender({}, "jane@example.com", body=body).machine
+
+
+def test_machine_senders_do_not_make_the_message_automatic() -> None:
+    # Triage still reads a no-reply sender's message: a resident's words in it are not lost.
+    assert not assess({}, "no-reply@portal.example.com").automatic

@@ -48,6 +48,9 @@ class InboundMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))  # email | webform | staff
     mailbox: Mapped[str] = mapped_column(String(300))
+    # The address the resident wrote to (that mailbox's): letters answering it come from there.
+    # Empty for the web form, staff entries and mail read before several mailboxes existed.
+    mailbox_address: Mapped[str] = mapped_column(String(320), default="", server_default="")
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(500), default="")
@@ -92,6 +95,17 @@ class InboundMessage(Base):
     # When a stage last moved it on (or the recovery sweep last queued it): the sweep re-queues
     # only items nothing has happened to for a while, so a long backlog is not queued twice.
     touched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The trusted-recipient decision (worker/domain/recipient.py), made when the message is
+    # parsed: "trusted" | "unconfirmed" | "confirmed" (a person confirmed the address) |
+    # "do_not_write" (a person chose to reach the resident another way). None: parsed before
+    # the decision existed (route makes it from the raw message). The address is where automatic
+    # letters go (trusted, confirmed) or the candidate shown to a person; reasons are
+    # "code: detail" strings.
+    recipient_trust: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    recipient_address: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    recipient_reasons: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # Set when retention or an erasure removed its content; the row stays for the counts.
+    anonymised_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class MessageKey(Base):
@@ -101,6 +115,40 @@ class MessageKey(Base):
     __tablename__ = "message_keys"
     dedupe_key: Mapped[str] = mapped_column(String(600), primary_key=True)
     inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))
+
+
+class StoredBody(Base):
+    """An attachment body too big to keep inside its message's raw bytes
+    (worker/adapters/attachment_store.py): the message row holds a placeholder where it was,
+    and the two together give back the exact bytes received. Deleted with its message."""
+
+    __tablename__ = "stored_bodies"
+    __table_args__ = (UniqueConstraint("inbound_id", "seq", name="uq_stored_body_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)  # order in the message
+    skeleton_offset: Mapped[int] = mapped_column(BigInteger)  # its placeholder in the raw row
+    placeholder_len: Mapped[int] = mapped_column(Integer)
+    length: Mapped[int] = mapped_column(BigInteger)  # bytes as received (transfer-encoded)
+    decoded_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")  # of the bytes as received
+
+
+class StoredBodyChunk(Base):
+    """A piece (1 MiB) of a stored body: written and read one row at a time, so neither the
+    worker nor the database driver holds a whole attachment."""
+
+    __tablename__ = "stored_body_chunks"
+    body_id: Mapped[int] = mapped_column(
+        ForeignKey("stored_bodies.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Resident(Base):
@@ -158,6 +206,9 @@ class Case(Base):
     building_safety: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    # Set when retention or an erasure removed its personal data (SPEC section 10); the dates,
+    # stages and outcome stay for CH01/CH02 and the annual report.
+    anonymised_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     stages: Mapped[list[CaseStage]] = relationship(
         back_populates="case", order_by="CaseStage.stage", lazy="selectin"
     )
@@ -244,6 +295,7 @@ class ServiceRequest(Base):
     due_by: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    anonymised_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Correspondence(Base):
@@ -344,7 +396,10 @@ class AuditEvent(Base):
     """Who did what, when and why: every staff action and every automatic decision."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_case", "case_id"),)
+    __table_args__ = (
+        Index("ix_audit_case", "case_id"),
+        Index("ix_audit_resident", "resident_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
@@ -354,6 +409,25 @@ class AuditEvent(Base):
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id"))
     why: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The resident an entry is about (a view, an export, an erasure: SPEC section 10). A plain id,
+    # not a foreign key: the entry outlives the resident's erasure, and then names no one.
+    resident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class LegalHold(Base):
+    """A legal hold on a case (litigation, an Ombudsman investigation, a regulator's inquiry):
+    while one is in force, retention and erasure leave the case and its resident alone."""
+
+    __tablename__ = "legal_holds"
+    __table_args__ = (Index("ix_legal_holds_case", "case_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(200))
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str] = mapped_column(String(200), default="")
+    release_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class PollState(Base):
@@ -365,3 +439,70 @@ class PollState(Base):
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class StaffAccount(Base):
+    """A person who signs in to the console (SPEC section 7): an argon2 hash, a role, and the
+    counters that lock the account after repeated wrong passwords. Never deleted, only disabled,
+    so the audit log's names keep meaning someone."""
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (UniqueConstraint("username", name="uq_staff_accounts_username"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(Text)
+    # A password someone else chose (printed by `complaints staff add`, or a reset): it signs in
+    # once, to a page that asks for the person's own password, and to nothing else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # How many times in a row the account has been locked: each lock lasts twice the last.
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Hazard(Base):
+    """A potential hazard reported in one message (Awaab's Law, SI 2025/1042), with its clocks
+    from the moment of awareness and what staff recorded to stop them. One row per message and
+    kind, so a re-run of the route stage finds it and writes nothing more."""
+
+    __tablename__ = "hazards"
+    __table_args__ = (
+        UniqueConstraint("inbound_id", "kind", name="uq_hazard_inbound_kind"),
+        Index("ix_hazards_status", "status"),
+        Index("ix_hazards_case", "case_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Plain ids, as on inbound_messages: the route stage writes a batch's rows together.
+    inbound_id: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    service_request_id: Mapped[int | None] = mapped_column(Integer)
+    ref: Mapped[str] = mapped_column(String(40), default="")  # the case or request reference
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))  # emergency | significant
+    title: Mapped[str] = mapped_column(String(200), default="")
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    words: Mapped[str] = mapped_column(Text, default="")  # the resident's own words
+    aware_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    investigate_by_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    investigate_by: Mapped[date | None] = mapped_column(Date)
+    # open -> confirmed -> closed, or dismissed (by a person, with the reason)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    investigated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    safety_work_done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    preventative_begun_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    preventative_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    no_further_work: Mapped[bool] = mapped_column(Boolean, default=False)
+    alternative_accommodation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Each event staff recorded: {"event", "at", "by", "reason", "recorded_at"}.
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    notified_letter_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

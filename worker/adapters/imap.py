@@ -19,12 +19,15 @@ from __future__ import annotations
 import imaplib
 import io
 import logging
+import os
 import re
 import selectors
 import ssl
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -32,6 +35,17 @@ from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError
 from imap_tools.utils import encode_folder
 
+from worker.adapters.attachment_store import SPOOL_OVER, SpooledInbound, spooled
+from worker.adapters.oauth import (
+    MailAuthError,
+    MailDnsError,
+    MailTlsError,
+    TokenSource,
+    client_ssl_context,
+    dns_problem,
+    refused_problem,
+    tls_problem,
+)
 from worker.domain.errors import ConfigurationError, TransientError
 from worker.ports import RawInbound
 
@@ -41,6 +55,8 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
+# A spooled message is fetched this much at a time (BODY.PEEK[]<offset.length>).
+SPOOL_PIECE = 1024 * 1024
 _UID_RE = re.compile(rb"\bUID (\d+)")
 _SIZE_RE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 # Clients should keep command lines under 8192 octets (RFC 7162 section 4); long UID sets are
@@ -74,6 +90,10 @@ _SELECT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class ImapFolderMissing(ConfigurationError):
+    kind = "folder"
+
+
 @dataclass(frozen=True)
 class ImapSettings:
     """What `ImapMailbox.from_url` found in the URL (the password is kept out of `repr`)."""
@@ -85,11 +105,15 @@ class ImapSettings:
     folder: str = "INBOX"
     tls: bool = False  # implicit TLS (imaps://)
     starttls: bool = False
+    auth: str = "password"  # or xoauth2 (then `password` is unused)
+    # The address residents write to at this mailbox: letters answering its mail come from it.
+    address: str = ""
 
     def __repr__(self) -> str:
         return (
             f"ImapSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
-            f"folder={self.folder!r}, tls={self.tls}, starttls={self.starttls})"
+            f"folder={self.folder!r}, tls={self.tls}, starttls={self.starttls}, "
+            f"auth={self.auth!r}, address={self.address!r})"
         )
 
     @property
@@ -98,8 +122,11 @@ class ImapSettings:
         return f"{scheme}://{self.user}@{self.host}:{self.port}/{self.folder}"
 
 
-def parse_imap_url(url: str) -> ImapSettings:
-    """Read an ``imap://`` or ``imaps://`` URL; raise ConfigurationError naming what is wrong."""
+def parse_imap_url(url: str, auth: str = "password") -> ImapSettings:
+    """Read an ``imap://`` or ``imaps://`` URL; raise ConfigurationError naming what is wrong.
+
+    ``?auth=xoauth2`` (or `auth`) logs in with an OAuth2 token instead of the password;
+    ``?address=`` is the address residents write to (default: the user, when it is one)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -111,10 +138,19 @@ def parse_imap_url(url: str) -> ImapSettings:
         )
     if not parts.hostname:
         raise ConfigurationError("IMAP URL has no host (imap://user:password@host:port/FOLDER)")
-    if not parts.username or parts.password is None:
+    query = parse_qs(parts.query)
+    auth = query.get("auth", [auth])[-1].lower()
+    if auth not in ("password", "xoauth2"):
+        raise ConfigurationError(f"IMAP URL: auth={auth!r} must be password or xoauth2")
+    if not parts.username:
+        raise ConfigurationError("IMAP URL needs a user (imap://user:password@host)")
+    if auth == "password" and parts.password is None:
         raise ConfigurationError("IMAP URL needs user and password (imap://user:password@host)")
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
-    query = parse_qs(parts.query)
+    user = unquote(parts.username)
+    address = query.get("address", [""])[-1].strip() or (user if "@" in user else "")
+    if address and ("@" not in address or any(c in address for c in " \r\n<>,")):
+        raise ConfigurationError(f"IMAP URL: address={address!r} is not an email address")
     starttls = query.get("starttls", ["0"])[-1].lower() in ("1", "true", "yes")
     tls = parts.scheme == "imaps"
     if tls and starttls:
@@ -122,11 +158,13 @@ def parse_imap_url(url: str) -> ImapSettings:
     return ImapSettings(
         host=parts.hostname,
         port=port or (993 if tls else 143),
-        user=unquote(parts.username),
-        password=unquote(parts.password),
+        user=user,
+        password=unquote(parts.password or ""),
         folder=folder,
         tls=tls,
         starttls=starttls,
+        auth=auth,
+        address=address.lower(),
     )
 
 
@@ -139,26 +177,52 @@ class ImapMailbox:
         processed_folder: str = "Processed",
         timeout: float = DEFAULT_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
+        token_source: TokenSource | None = None,
     ) -> None:
         if processed_folder == settings.folder:
             raise ConfigurationError("IMAP processed folder must differ from the folder read")
+        if settings.auth == "xoauth2" and token_source is None:
+            raise ConfigurationError(
+                f"IMAP {settings.name} logs in with xoauth2 but no OAuth client is configured "
+                "(COMPLAINTS_OAUTH_CLIENT_ID ...)"
+            )
         self.settings = settings
         self.name = settings.name
+        self.address = settings.address
         self.processed_folder = processed_folder
         self.timeout = timeout
-        self.ssl_context = ssl_context
+        # Always a verifying context: imaplib's own default checks neither the certificate nor
+        # the host name, which would let anyone on the path read residents' mail.
+        self.ssl_context = ssl_context or client_ssl_context()
+        self.token_source = token_source
         self._box: BaseMailBox | None = None
         self._uidvalidity: int | None = None
         self._processed_folder_exists = False
         # Set when the connection has seen news the last SEARCH may not cover (mail reported
         # after it, or a batch that left messages behind): wait_for_mail then returns at once.
         self._wake_pending = False
+        # A message bigger than this is fetched a piece at a time to a temporary file and
+        # handed over as a SpooledInbound (worker/adapters/attachment_store.py).
+        self.spool_over = SPOOL_OVER
 
     @classmethod
     def from_url(
-        cls, url: str, processed_folder: str = "Processed", timeout: float = DEFAULT_TIMEOUT
+        cls,
+        url: str,
+        processed_folder: str = "Processed",
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        auth: str = "password",
+        token_source: TokenSource | None = None,
+        ca_file: str = "",
     ) -> ImapMailbox:
-        return cls(parse_imap_url(url), processed_folder=processed_folder, timeout=timeout)
+        return cls(
+            parse_imap_url(url, auth=auth),
+            processed_folder=processed_folder,
+            timeout=timeout,
+            ssl_context=client_ssl_context(ca_file or None),
+            token_source=token_source,
+        )
 
     def __repr__(self) -> str:
         return f"ImapMailbox({self.name!r})"
@@ -281,17 +345,36 @@ class ImapMailbox:
             else:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=self.timeout)
         except _CONNECT_ERRORS as exc:
+            problem = dns_problem(exc, s.host) or tls_problem(exc, s.host, s.port)
+            if problem is None and s.starttls and isinstance(exc, imaplib.IMAP4.error):
+                # Never fall back to a cleartext session: the password or token would be sent
+                # in the clear.
+                problem = f"TLS: {s.host}:{s.port} does not offer STARTTLS ({exc})"
+            if problem is not None:
+                error_type = MailDnsError if problem.startswith("DNS") else MailTlsError
+                raise error_type(f"IMAP {self.name}: {problem}") from exc
+            refused = refused_problem(exc, s.host, s.port)
+            if refused is not None:
+                raise TransientError(f"IMAP {self.name}: {refused}") from exc
             raise TransientError(f"IMAP {self.name}: cannot connect: {exc}") from exc
         try:
-            box.login(s.user, s.password, initial_folder=None)
+            self._login(box)
         except MailboxLoginError as exc:
             _shutdown(box)
             if "UNAVAILABLE" in str(exc):
                 raise TransientError(f"IMAP {self.name}: login unavailable: {exc}") from exc
-            raise ConfigurationError(f"IMAP login refused for {s.user}@{s.host}") from None
+            if s.auth == "xoauth2":
+                raise MailAuthError(
+                    f"IMAP login refused for {s.user}@{s.host}: the server turned down a fresh "
+                    "OAuth2 token (is the app allowed this mailbox?)"
+                ) from None
+            raise MailAuthError(f"IMAP login refused for {s.user}@{s.host}") from None
         except _CONNECT_ERRORS as exc:
             _shutdown(box)
             raise TransientError(f"IMAP {self.name}: cannot log in: {exc}") from exc
+        except BaseException:
+            _shutdown(box)  # the token endpoint failed: say so, and leave no connection behind
+            raise
         try:
             # imaplib keeps the pre-login CAPABILITY list; servers announce MOVE only after login.
             typ, data = box.client.capability()
@@ -300,7 +383,7 @@ class ImapMailbox:
             typ, data = box.client.select(_folder_arg(s.folder))
             if typ != "OK":
                 _shutdown(box)
-                raise ConfigurationError(
+                raise ImapFolderMissing(
                     f"IMAP folder {s.folder!r} cannot be opened on {s.host}: {_text(data)}"
                 )
             uidvalidity = int(box.client.untagged_responses["UIDVALIDITY"][-1])  # type: ignore[arg-type]
@@ -318,6 +401,30 @@ class ImapMailbox:
         self._box = box
         return box
 
+    def _login(self, box: BaseMailBox) -> None:
+        s = self.settings
+        if s.auth != "xoauth2":
+            box.login(s.user, s.password, initial_folder=None)
+            return
+        assert self.token_source is not None
+        token = self.token_source.token(s.user)
+        if _xoauth2(box, s.user, token):
+            return
+        # The cached token was revoked or expired early: forget it and try once more with a
+        # fresh one, so a token lapsing never costs a failed poll.
+        self.token_source.invalidate(token)
+        log.info("IMAP %s: OAuth2 token turned down; fetching a new one", self.name)
+        if not _xoauth2(box, s.user, self.token_source.token(s.user)):
+            raise MailboxLoginError(("NO", [b"XOAUTH2 token refused"]), "OK")
+
+    def check(self) -> str:
+        """Log in and open the folder now (check-connection, /healthz); raises on failure."""
+        try:
+            self._with_connection(lambda box: None)
+        finally:
+            self.close()
+        return "ok"
+
     def _fetch_new(self, box: BaseMailBox, limit: int, max_bytes: int) -> list[RawInbound]:
         assert self._uidvalidity is not None
         client = box.client
@@ -333,18 +440,59 @@ class ImapMailbox:
         typ, data = client.uid("SEARCH", "ALL")
         _check(typ, data, "UID SEARCH")
         waiting = sorted(int(u) for u in (data[0] or b"").split())
-        candidates = waiting[: max(limit, 0)]
-        chosen = _within_budget(candidates, self._sizes(client, candidates), max_bytes)
-        raw_by_uid = self._bodies(client, chosen)
+        chosen: list[int] = []
+        found: dict[int, RawInbound] = {}
+        start = 0
+        # Callers stop reading on an empty batch: a window of UIDs that all went meanwhile
+        # (moved by another poller) is followed by the next one, never returned empty.
+        while not found and start < len(waiting) and limit > 0:
+            candidates = waiting[start : start + limit]
+            start += limit
+            sizes = self._sizes(client, candidates)
+            chosen = _within_budget(candidates, sizes, max_bytes)
+            small = [uid for uid in chosen if sizes.get(uid, 0) <= self.spool_over]
+            for uid, raw in self._bodies(client, small).items():
+                found[uid] = RawInbound(self.name, self._uidvalidity, uid, raw)
+            for uid in chosen:
+                if uid not in found and sizes.get(uid, 0) > self.spool_over:
+                    spool = self._spool(client, uid)
+                    if spool is not None:
+                        found[uid] = spool
         # Mail reported during these commands may have missed the SEARCH; and what this batch
         # leaves behind is there to fetch at once, not after the next delivery.
-        self._wake_pending = _take_untagged(client) or len(raw_by_uid) < len(waiting)
+        self._wake_pending = _take_untagged(client) or len(found) < len(waiting)
         # A UID gone between SEARCH and FETCH (moved by another poller) is simply absent.
-        return [
-            RawInbound(self.name, self._uidvalidity, uid, raw_by_uid[uid])
-            for uid in chosen
-            if uid in raw_by_uid
-        ]
+        return [found[uid] for uid in chosen if uid in found]
+
+    def _spool(self, client: imaplib.IMAP4, uid: int) -> SpooledInbound | None:
+        """Fetch a big message a piece at a time into a temporary file (deleted once the
+        message is stored): imaplib would otherwise hold it whole, and more than once."""
+        handle, name = tempfile.mkstemp(prefix="complaints-spool-", suffix=".eml")
+        path = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                offset = 0
+                while True:
+                    typ, data = client.uid(
+                        "FETCH", str(uid), f"(UID BODY.PEEK[]<{offset}.{SPOOL_PIECE}>)"
+                    )
+                    _check(typ, data, "UID FETCH BODY.PEEK[]<partial>")
+                    piece = next((p[1] for p in data if isinstance(p, tuple) and len(p) == 2), None)
+                    del data
+                    if piece is None:
+                        if offset == 0:
+                            path.unlink(missing_ok=True)
+                            return None  # gone meanwhile
+                        break
+                    out.write(piece)
+                    offset += len(piece)
+                    if len(piece) < SPOOL_PIECE:
+                        break
+                    del piece
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return spooled(self.name, self._uidvalidity or 0, uid, path, owned=True)
 
     def _sizes(self, client: imaplib.IMAP4, uids: Sequence[int]) -> dict[int, int]:
         sizes: dict[int, int] = {}
@@ -478,6 +626,25 @@ class ImapMailbox:
                 raise imaplib.IMAP4.error(f"CREATE {self.processed_folder}: {_text(data)}")
             box.client.subscribe(_folder_arg(self.processed_folder))
         self._processed_folder_exists = True
+
+
+def _xoauth2(box: BaseMailBox, user: str, token: str) -> bool:
+    """SASL XOAUTH2; True when the server let us in. The token is never logged or raised."""
+    initial = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+    answers = iter([initial])
+
+    def respond(_challenge: bytes) -> bytes:
+        # A refusal comes as a challenge holding a JSON error; the client answers it with an
+        # empty line (as Google and Microsoft document), then the server says NO.
+        return next(answers, b"")
+
+    try:
+        typ, _data = box.client.authenticate("XOAUTH2", respond)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error:
+        return False
+    return typ == "OK"
 
 
 def _check(typ: str, data: Sequence[object], command: str) -> None:

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from worker.adapters.attachment_store import SPOOL_OVER, item_size, spooled
 from worker.domain.errors import ConfigurationError
 from worker.ports import RawInbound
 
@@ -71,6 +72,7 @@ class MaildirMailbox:
         path: str | os.PathLike[str],
         processed_folder: str = PROCESSED_FOLDER,
         read_only: bool | None = None,
+        spool_over: int = SPOOL_OVER,
     ) -> None:
         self.path = Path(path).resolve()
         for sub in ("cur", "new"):
@@ -79,6 +81,8 @@ class MaildirMailbox:
                     f"{self.path} is not a Maildir folder (it needs cur/ and new/ sub-folders)"
                 )
         self.name = f"maildir:{self.path}"
+        # A message bigger than this is handed over as a SpooledInbound naming its file.
+        self.spool_over = spool_over
         self.processed_path = self.path / processed_folder
         self.read_only = self._detect_read_only() if read_only is None else read_only
         self.uidvalidity = self._load_uidvalidity()
@@ -113,15 +117,25 @@ class MaildirMailbox:
         result: list[RawInbound] = []
         returned: set[str] = set()
         total = 0
-        for entry in waiting[: max(limit, 0)]:
+        for entry in waiting:
+            # A file gone meanwhile does not use up a place in the batch: an empty batch must
+            # mean an exhausted folder, since callers stop reading on one.
+            if len(result) >= max(limit, 0):
+                break
+            uid = uids[entry.unique]
             try:
-                raw = entry.path.read_bytes()
+                if entry.path.stat().st_size > self.spool_over:
+                    # Big: the file itself is the spool, read a piece at a time when stored.
+                    item: RawInbound = spooled(self.name, self.uidvalidity, uid, entry.path, False)
+                else:
+                    item = RawInbound(self.name, self.uidvalidity, uid, entry.path.read_bytes())
             except FileNotFoundError:
                 continue  # moved by another process (or a client changed its flags) meanwhile
-            if result and total + len(raw) > max_bytes:
+            size = item_size(item)
+            if result and total + size > max_bytes:
                 break
-            total += len(raw)
-            result.append(RawInbound(self.name, self.uidvalidity, uids[entry.unique], raw))
+            total += size
+            result.append(item)
             returned.add(entry.unique)
         # Names no longer in the folder are forgotten, so this stays as small as the folder.
         self._handed_out = ((self._handed_out or set()) & present) | returned

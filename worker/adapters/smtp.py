@@ -37,6 +37,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from worker.adapters.oauth import (
+    MailAuthError,
+    MailDnsError,
+    MailTlsError,
+    TokenSource,
+    client_ssl_context,
+    dns_problem,
+    refused_problem,
+    tls_problem,
+)
 from worker.domain.errors import (
     ComplaintsError,
     ConfigurationError,
@@ -72,12 +82,14 @@ class SmtpSettings:
     starttls: bool | None = None  # None: when offered
     verify: bool = True
     pool_size: int | None = None  # None: the sender's default
+    auth: str = "password"  # or xoauth2 (then `password` is unused)
+    ca_file: str = ""  # a PEM CA bundle to verify the server with; empty: the system store
 
     def __repr__(self) -> str:  # never show the password
         return (
             f"SmtpSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
             f"tls={self.tls}, starttls={self.starttls}, verify={self.verify}, "
-            f"pool_size={self.pool_size})"
+            f"pool_size={self.pool_size}, auth={self.auth!r})"
         )
 
 
@@ -103,8 +115,12 @@ def _pool_size(query: dict[str, list[str]]) -> int | None:
     return int(value)
 
 
-def parse_smtp_url(url: str) -> SmtpSettings:
-    """Read an ``smtp://`` or ``smtps://`` URL; raise ConfigurationError naming what is wrong."""
+def parse_smtp_url(url: str, auth: str = "password", ca_file: str = "") -> SmtpSettings:
+    """Read an ``smtp://`` or ``smtps://`` URL; raise ConfigurationError naming what is wrong.
+
+    ``?auth=xoauth2`` (or `auth`) logs in as the URL's user with an OAuth2 token. Over
+    ``smtp://`` a login requires STARTTLS unless ``starttls=0`` says otherwise: credentials are
+    never sent in the clear because a server (or someone in the path) left STARTTLS out."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -116,22 +132,33 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         )
     if not parts.hostname:
         raise ConfigurationError("SMTP URL has no host (smtp://[user:password@]host:port)")
-    if parts.username and parts.password is None:
-        raise ConfigurationError("SMTP URL has a user but no password (smtp://user:password@host)")
     query = parse_qs(parts.query)
+    auth = query.get("auth", [auth])[-1].lower()
+    if auth not in ("password", "xoauth2"):
+        raise ConfigurationError(f"SMTP URL: auth={auth!r} must be password or xoauth2")
+    if auth == "xoauth2" and not parts.username:
+        raise ConfigurationError("SMTP URL needs the mailbox user for xoauth2 (smtp://user@host)")
+    if auth == "password" and parts.username and parts.password is None:
+        raise ConfigurationError("SMTP URL has a user but no password (smtp://user:password@host)")
     tls = parts.scheme == "smtps"
     starttls = _flag(query, "starttls")
     if tls and starttls:
         raise ConfigurationError("SMTP URL: use smtps:// or ?starttls=1, not both")
+    if not tls and starttls is None and parts.username:
+        starttls = True
     return SmtpSettings(
         host=parts.hostname,
         port=port or (465 if tls else 25),
         user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        password=(
+            unquote(parts.password) if parts.password is not None and auth == "password" else None
+        ),
         tls=tls,
         starttls=False if tls else starttls,
         verify=_flag(query, "verify") is not False,
         pool_size=_pool_size(query),
+        auth=auth,
+        ca_file=ca_file,
     )
 
 
@@ -153,10 +180,17 @@ class SmtpSender:
         timeout: float = DEFAULT_TIMEOUT,
         pool_size: int | None = None,
         idle_check_after: float = IDLE_CHECK_AFTER,
+        token_source: TokenSource | None = None,
     ) -> None:
         size = pool_size or settings.pool_size or DEFAULT_POOL_SIZE
         if not 1 <= size <= MAX_POOL_SIZE:
             raise ConfigurationError(f"SMTP pool size {size} must be from 1 to {MAX_POOL_SIZE}")
+        if settings.auth == "xoauth2" and token_source is None:
+            raise ConfigurationError(
+                "SMTP logs in with xoauth2 but no OAuth client is configured "
+                "(COMPLAINTS_OAUTH_CLIENT_ID ...)"
+            )
+        self.token_source = token_source
         self.settings = settings
         self.timeout = timeout
         self.pool_size = size
@@ -171,8 +205,54 @@ class SmtpSender:
         timeout: float = DEFAULT_TIMEOUT,
         pool_size: int | None = None,
         idle_check_after: float = IDLE_CHECK_AFTER,
+        *,
+        auth: str = "password",
+        token_source: TokenSource | None = None,
+        ca_file: str = "",
     ) -> SmtpSender:
-        return cls(parse_smtp_url(url), timeout, pool_size, idle_check_after)
+        return cls(
+            parse_smtp_url(url, auth=auth, ca_file=ca_file),
+            timeout,
+            pool_size,
+            idle_check_after,
+            token_source=token_source,
+        )
+
+    def check(self) -> str:
+        """Connect, (STARTTLS,) log in and QUIT on a connection of its own (check-connection,
+        /healthz); raises TransientError or ConfigurationError saying what failed."""
+        s = self.settings
+        where = f"SMTP {s.host}:{s.port}"
+
+        async def attempt() -> None:
+            tokens = _Tokens(self.token_source, s.user or "")
+            client = _make_client(s, min(self.timeout, 15.0), tokens)
+            try:
+                try:
+                    await client.connect()
+                except aiosmtplib.SMTPAuthenticationError:
+                    if not tokens.turned_down():
+                        raise
+                    await client.connect()
+                await client.noop()
+            finally:
+                if client.is_connected:
+                    try:
+                        await client.quit()
+                    except (aiosmtplib.SMTPException, OSError):
+                        client.close()
+
+        try:
+            asyncio.run(attempt())
+        except ComplaintsError:
+            raise
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise MailAuthError(
+                f"{where}: login refused for {s.user} ({exc.code} {exc.message})"
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+            raise _connect_problem(exc, s) from exc
+        return "ok"
 
     def __repr__(self) -> str:
         return f"SmtpSender({self.settings.host}:{self.settings.port}, pool={self.pool_size})"
@@ -371,7 +451,13 @@ class _Runtime:
 
         async def make_pool() -> _Pool:
             # Built on the loop so that its queue and lock belong to it.
-            return _Pool(sender.settings, sender.timeout, sender.pool_size, sender.idle_check_after)
+            return _Pool(
+                sender.settings,
+                sender.timeout,
+                sender.pool_size,
+                sender.idle_check_after,
+                sender.token_source,
+            )
 
         runtime.pool = runtime.call(make_pool())
         return runtime
@@ -447,8 +533,14 @@ class _Group:
 
 class _Pool:
     def __init__(
-        self, settings: SmtpSettings, timeout: float, size: int, idle_check_after: float
+        self,
+        settings: SmtpSettings,
+        timeout: float,
+        size: int,
+        idle_check_after: float,
+        token_source: TokenSource | None = None,
     ) -> None:
+        self.tokens = _Tokens(token_source, settings.user or "", for_letters=True)
         self.settings = settings
         self.timeout = timeout
         self.idle_check_after = idle_check_after
@@ -463,17 +555,7 @@ class _Pool:
         self._taking = asyncio.Lock()
 
     def _client(self) -> aiosmtplib.SMTP:
-        s = self.settings
-        return aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
-            username=s.user,
-            password=s.password,
-            use_tls=s.tls,
-            start_tls=s.starttls,
-            validate_certs=s.verify,
-            timeout=self.timeout,
-        )
+        return _make_client(self.settings, self.timeout, self.tokens)
 
     async def _take(self, count: int) -> list[_Slot]:
         taken: list[_Slot] = []
@@ -575,7 +657,14 @@ class _Pool:
         if client.is_connected:
             return True
         client.close()  # forget any half state of the lost connection
-        await client.connect()
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPAuthenticationError:
+            # A cached OAuth2 token revoked or expired early: forget it and log in once more
+            # with a fresh one, so a token lapsing never fails a letter.
+            if not self.tokens.turned_down():
+                raise
+            await client.connect()
         return False
 
     async def _reset(self, client: aiosmtplib.SMTP) -> bool:
@@ -651,6 +740,78 @@ class _Pool:
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 pass
         client.close()
+
+
+class _Tokens:
+    """The OAuth2 tokens an SMTP connection logs in with (XOAUTH2), for aiosmtplib."""
+
+    def __init__(self, source: TokenSource | None, user: str, for_letters: bool = False) -> None:
+        self.source = source
+        self.user = user
+        self.for_letters = for_letters
+        self.last = ""
+
+    async def __call__(self) -> str:
+        assert self.source is not None
+        try:
+            # The token endpoint is plain blocking HTTP: keep it off the loop the pool runs on.
+            self.last = await asyncio.to_thread(self.source.token, self.user)
+        except ConfigurationError as exc:
+            if not self.for_letters:
+                raise
+            # Refused client credentials are for an administrator to fix; the letters wait in
+            # the outbox meanwhile, as in any outage, rather than being given up on.
+            raise TransientError(str(exc)) from exc
+        return self.last
+
+    def turned_down(self) -> bool:
+        """The server refused the last token: True when a fresh one is worth trying."""
+        if self.source is None or not self.last:
+            return False
+        self.source.invalidate(self.last)
+        self.last = ""
+        log.info("SMTP: OAuth2 token turned down; fetching a new one")
+        return True
+
+
+def _make_client(settings: SmtpSettings, timeout: float, tokens: _Tokens) -> aiosmtplib.SMTP:
+    s = settings
+    xoauth2 = s.auth == "xoauth2"
+    return aiosmtplib.SMTP(
+        hostname=s.host,
+        port=s.port,
+        username=s.user,
+        password=None if xoauth2 else s.password,
+        oauth_token_generator=tokens if xoauth2 else None,
+        use_tls=s.tls,
+        start_tls=s.starttls,
+        validate_certs=s.verify,
+        # Verified against the named CA bundle, or the system store (aiosmtplib's default).
+        tls_context=client_ssl_context(s.ca_file) if s.verify and s.ca_file else None,
+        timeout=timeout,
+    )
+
+
+def _connect_problem(exc: BaseException, s: SmtpSettings) -> ComplaintsError:
+    """One line for a failure to connect to, secure or log in to the SMTP server."""
+    where = f"SMTP {s.host}:{s.port}"
+    problem = dns_problem(exc, s.host)
+    if problem is not None:
+        return MailDnsError(f"{where}: {problem}")
+    problem = tls_problem(exc, s.host, s.port)
+    if problem is None and "starttls" in str(exc).lower():
+        problem = f"TLS: {s.host}:{s.port} does not offer STARTTLS ({_one_line(exc)})"
+    if problem is not None:
+        return MailTlsError(f"{where}: {problem}")
+    problem = refused_problem(exc, s.host, s.port)
+    if problem is not None:
+        return TransientError(f"{where}: {problem}")
+    return TransientError(f"{where}: cannot connect: {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _classify(exc: BaseException, where: str, handed_over: bool) -> Exception:

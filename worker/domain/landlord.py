@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from worker.domain.retention import RetentionSchedule
+
 
 @dataclass(frozen=True)
 class Ombudsman:
@@ -44,3 +46,5 @@ class Landlord:
     homes_owned: int = 0
     # Services that are not the complaints process, and where residents should go instead.
     elsewhere: dict[str, str] = field(default_factory=dict)
+    # How long each kind of record is kept after it ended (UK GDPR, SPEC section 10).
+    retention: RetentionSchedule = field(default_factory=RetentionSchedule)

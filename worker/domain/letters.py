@@ -134,6 +134,23 @@ SPECS: dict[str, LetterSpec] = {
             ("3.7",),
             "Neutral receipt while a person decides how the message should be handled.",
         ),
+        # Awaab's Law (SI 2025/1042): the repairs or damp-and-mould team told at once of a
+        # potential hazard, with the resident's words and how to reach them.
+        LetterSpec(
+            "hazard_notification",
+            ("reference", "hazard", "severity", "aware_at", "investigate_by", "residents_words",
+             "resident_contact"),
+            ("SI 2025/1042",),
+            "Internal: a potential hazard reported, its clock, the resident's words and contact.",
+        ),
+        # Reg 9: the written summary of the investigation's findings, within 3 working days.
+        LetterSpec(
+            "hazard_summary",
+            ("reference", "findings", "works", "keep_safe", "how_to_complain", "ombudsman"),
+            ("SI 2025/1042 reg 9", "1.3"),
+            "Written summary after a hazard investigation: findings, the works and their dates, "
+            "how to keep safe meanwhile, how to complain, the Ombudsman's details.",
+        ),
     )
 }
 
@@ -703,6 +720,88 @@ def receipt(
                 landlord,
                 f"If you have a complaint about us, you can contact the {landlord.ombudsman.name} "
                 f"at any time for free, independent advice.",
+            ),
+        }
+    )
+    return ctx
+
+
+# ---------------------------------------------------------------------------------------------
+# Awaab's Law letters (SI 2025/1042)
+# ---------------------------------------------------------------------------------------------
+
+
+def hazard_notification(
+    landlord: Landlord,
+    *,
+    ref: str,
+    team_name: str,
+    team_email: str,
+    title: str,
+    severity: str,
+    aware_at: str,
+    investigate_by: str,
+    words: Sequence[str],
+    reasons: Sequence[str],
+    resident_name: str,
+    resident_email: str,
+    label: str,
+) -> dict[str, object]:
+    """The team that investigates is told at once: the clock started when the message arrived."""
+    ctx = _base("hazard_notification", landlord, Recipient(name=team_name, email=team_email), ref)
+    ctx.update(
+        {
+            "hazard": title,
+            "severity": severity,
+            "emergency": severity == "emergency",
+            "aware_at": aware_at,
+            "investigate_by": investigate_by,
+            "residents_words": list(words),
+            "reasons": list(reasons),
+            "resident_contact": {
+                "name": resident_name or "(no name given)",
+                "email": resident_email or "(no email address)",
+            },
+            "label": label,
+        }
+    )
+    return ctx
+
+
+def hazard_summary(
+    landlord: Landlord,
+    recipient: Recipient,
+    *,
+    ref: str,
+    hazard: str,
+    investigated: date,
+    findings: str,
+    works: Sequence[Action],
+    no_work_reason: str,
+    keep_safe: str,
+) -> dict[str, object]:
+    """Reg 9: what the investigation found, the works and their dates (or why there are none),
+    how to keep safe meanwhile; then how to complain and the Ombudsman's details."""
+    ctx = _base("hazard_summary", landlord, recipient, ref)
+    works_element: object
+    if works:
+        works_element = [{"text": w.text, "due": format_date(w.due)} for w in works]
+    elif no_work_reason.strip():
+        works_element = f"We do not need to do any work. {no_work_reason.strip()}"
+    else:
+        works_element = ""
+    ctx.update(
+        {
+            "hazard": hazard,
+            "investigated": format_date(investigated),
+            "findings": findings,
+            "works": works_element,
+            "keep_safe": keep_safe,
+            "how_to_complain": _how_to_complain(landlord),
+            "ombudsman": _ombudsman(
+                landlord,
+                f"If you are unhappy with how we have dealt with this, you can contact the "
+                f"{landlord.ombudsman.name} for free, independent advice at any time.",
             ),
         }
     )

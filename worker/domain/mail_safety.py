@@ -31,7 +31,11 @@ __all__ = [
     "RULES",
     "Rule",
     "SafetyVerdict",
+    "MACHINE_RULES",
+    "MachineVerdict",
     "assess",
+    "machine_sender",
+    "normalised_local_part",
     "outgoing_auto_headers",
     "within_sender_cap",
 ]
@@ -63,6 +67,7 @@ class _Seen:
     own_addresses: frozenset[str]
     loop_header: str  # lower-case
     subject: str
+    body: str = ""  # the new words only (quotes and forwarded chains removed); machine rules
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,23 @@ def _delivery_report(seen: _Seen) -> str | None:
     return match.group(1).lower() if match else ""
 
 
-_DAEMON_LOCALS = {"mailer-daemon", "postmaster", "mailer_daemon", "mail-daemon"}
+# Compared after normalised_local_part: "post_master", "Post.Master" and "MAILER-DAEMON" are all
+# daemons (issue 7: a receipt went to post_master@ because only the exact spellings were known).
+_DAEMON_LOCALS = {"mailerdaemon", "postmaster", "maildaemon", "mailerdemon", "smtpdaemon"}
 _EXCHANGE_SYSTEM_RE = re.compile(r"^microsoftexchange[0-9a-f]{32}$")
 
 
+def normalised_local_part(local: str) -> str:
+    """A local part reduced to compare against lists: lower case, any "+tag" subaddress dropped,
+    and the separators people put between words ("-", "_", ".") removed, so that no_reply,
+    no-reply, No.Reply and noreply+abc all read "noreply"."""
+    local = local.strip().strip('"').lower().split("+", 1)[0]
+    return re.sub(r"[-_.\s]+", "", local)
+
+
 def _mailer_daemon(seen: _Seen) -> str | None:
-    if seen.from_local in _DAEMON_LOCALS or _EXCHANGE_SYSTEM_RE.match(seen.from_local):
+    local = normalised_local_part(seen.from_local)
+    if local in _DAEMON_LOCALS or _EXCHANGE_SYSTEM_RE.match(local):
         return seen.from_local
     return None
 
@@ -375,3 +391,219 @@ def outgoing_auto_headers(loop_value: str) -> dict[str, str]:
         LOOP_HEADER: safe_header_value(loop_value),
         "X-Auto-Response-Suppress": "All",
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Machine senders (issue 7, SPEC section 6 "Trusted recipient").
+#
+# A second chain, in the same style, that answers a narrower question than ``assess``: is the
+# sender a machine that nobody reads, so that an automatic letter to it is wasted at best and a
+# leak at worst? Unlike ``assess`` it does not make the message automatic (triage still reads it
+# as a resident's message, so no complaint is lost by a no-reply address); it only keeps every
+# automatic letter from going to that address and asks a person (worker/domain/recipient.py).
+
+# Local parts (after normalised_local_part) that nobody reads. Exact names, then prefixes that
+# senders number or tag ("noreply-1234", "bounces-abc", "notifications.billing").
+_MACHINE_LOCALS = frozenset(
+    {
+        "noreply", "donotreply", "dontreply", "donotrespond", "dontrespond", "noresponse",
+        "noreplies", "notreply", "noreplay", "replynot", "nepasrepondre", "nichtantworten",
+        "notification", "notifications", "notify", "notifier", "alert", "alerts",
+        "mailerdaemon", "postmaster", "maildaemon", "bounce", "bounces", "bouncer",
+        "autoreply", "autoresponder", "automailer", "automated", "mailer", "daemon",
+        "system", "robot", "nobody", "unsubscribe", "newsletter", "newsletters", "news",
+        "status",
+        "calendar", "calendarnotification", "invitations", "invites", "updates",
+        "ticket", "tickets", "jira", "dse", "echosign", "adobesign",
+    }
+)  # fmt: skip
+_MACHINE_LOCAL_PREFIXES = (
+    "noreply", "donotreply", "dontreply", "donotrespond", "noresponse", "bounce",
+    "notification", "mailerdaemon", "postmaster", "autoreply", "automated",
+)  # fmt: skip
+_MACHINE_LOCAL_SUFFIXES = ("noreply", "donotreply", "notifications", "notification", "bounces")
+
+# Notification platforms: the domain the mail comes from (or a subdomain of it) sends only
+# automatic mail. Grouped by what they send; kept here, reviewed when a new one is met.
+MACHINE_DOMAINS: Mapping[str, tuple[str, ...]] = {
+    "e-signature request": (
+        "docusign.net", "docusign.com", "echosign.com", "adobesign.com", "hellosign.com",
+        "dropboxsign.com", "pandadoc.net", "signnow.com", "eversign.com",
+    ),
+    "survey or review platform": (
+        "surveymonkey.com", "surveymonkeyuser.com", "qualtrics.com", "qualtrics-survey.com",
+        "qemailserver.com", "typeform.com", "smartsurvey.co.uk", "alchemer.com",
+        "surveygizmo.com", "trustpilot.com", "feefo.com", "reviews.io",
+    ),
+    "ticket or service-desk system": (
+        "zendesk.com", "freshdesk.com", "freshservice.com", "service-now.com",
+        "servicenow.com", "atlassian.net", "helpscoutapp.com", "kayako.com", "zoho-desk.com",
+        "desk.com", "intercom-mail.com", "intercom.io",
+    ),
+    "booking confirmation": (
+        "booking.com", "opentable.com", "calendly.com", "eventbrite.com", "doodle.com",
+        "acuityscheduling.com", "simplybook.me", "setmore.com", "bookings.microsoft.com",
+    ),
+    "social platform notification": (
+        "facebookmail.com", "linkedin.com", "twitter.com", "x.com", "nextdoor.com",
+        "nextdoor.co.uk", "instagram.com", "tiktok.com", "youtube.com", "pinterest.com",
+        "reddit.com", "redditmail.com",
+    ),
+    "bulk-mail service": (
+        "mailchimp.com", "mcsv.net", "mcdlv.net", "mandrillapp.com", "sendgrid.net",
+        "mailgun.org", "amazonses.com", "sparkpostmail.com", "mailjet.com", "sendinblue.com",
+        "brevo.com", "createsend.com", "cmail19.com", "cmail20.com", "constantcontact.com",
+        "hubspotemail.net", "klaviyomail.com", "exacttarget.com", "rsgsv.net",
+    ),
+}  # fmt: skip
+
+# X-Mailer / User-Agent values of bulk and marketing tools (lower-case substrings).
+_BULK_MAILERS = (
+    "mailchimp", "mandrill", "sendgrid", "mailgun", "campaign monitor", "createsend",
+    "constant contact", "hubspot", "exacttarget", "salesforce marketing", "marketo", "klaviyo",
+    "sendinblue", "brevo", "mailjet", "sparkpost", "phplist", "mailpoet", "acymailing",
+    "emarsys", "dotdigital", "dotmailer", "mailerlite", "getresponse", "aweber", "sendy",
+    "newsletter", "mass mail", "bulk mail",
+)  # fmt: skip
+# Headers that only bulk or transactional sending services add (presence is enough).
+_BULK_SERVICE_HEADERS = (
+    "feedback-id",  # Google's feedback loop id: only bulk senders register one
+    "x-mailgun-sid", "x-mailgun-tag", "x-sg-eid", "x-sg-id", "x-ses-outgoing", "x-mc-user",
+    "x-mandrill-user", "x-campaign", "x-campaignid", "x-csa-complaints", "x-marketoid",
+    "x-mailjet-campaign", "x-sfmc-stack", "x-hubspot-mail-id", "x-pm-message-id",
+)  # fmt: skip
+# X-Auto-Response-Suppress values that ask not to be answered automatically (MS-OXCMAIL
+# 2.2.3.2.14). "DR", "NDR", "RN", "NRN" only ask for no delivery or read receipts.
+_SUPPRESS_AUTOREPLY = {"all", "oof", "autoreply"}
+
+_DO_NOT_REPLY_RE = re.compile(
+    r"\b(?:please\s+)?(?:do\s+not|don'?t|don\u2019t)\s+(?:reply|respond)\s+(?:to\s+)?"
+    r"(?:this|the\s+above)\s+(?:e-?mail|message|address|notification)"
+    r"|\bthis\s+(?:e-?mail\s+address|mailbox|inbox)\s+(?:is\s+)?(?:not|un)\s*monitored"
+    r"|\breplies\s+to\s+this\s+(?:e-?mail|message|address)\s+(?:will\s+not|won'?t|are\s+not)"
+    r"|\bthis\s+is\s+an?\s+(?:automated|automatic|auto-generated|system[- ]generated)\s+"
+    r"(?:e-?mail|message|notification)"
+    r"|\bthis\s+(?:e-?mail|message)\s+was\s+(?:sent\s+)?(?:automatically|generated\s+"
+    r"automatically|auto-?generated)",
+    re.IGNORECASE,
+)
+
+
+def _no_reply_local(seen: _Seen) -> str | None:
+    local = normalised_local_part(seen.from_local)
+    if not local:
+        return None
+    if (
+        local in _MACHINE_LOCALS
+        or local.startswith(_MACHINE_LOCAL_PREFIXES)
+        or local.endswith(_MACHINE_LOCAL_SUFFIXES)
+    ):
+        return seen.from_local
+    return None
+
+
+def _platform_domain(seen: _Seen) -> str | None:
+    domain = seen.from_addr.rsplit("@", 1)[-1] if "@" in seen.from_addr else ""
+    domain = domain.strip().rstrip(".")
+    for kind, domains in MACHINE_DOMAINS.items():
+        for known in domains:
+            if domain == known or domain.endswith("." + known):
+                return f"{kind} ({known})"
+    return None
+
+
+def _suppress_autoreply(seen: _Seen) -> str | None:
+    value = seen.headers.get("x-auto-response-suppress", "")
+    tokens = {t.strip().lower() for t in re.split(r"[,;\s]+", value) if t.strip()}
+    found = sorted(tokens & _SUPPRESS_AUTOREPLY)
+    return ",".join(found) if found else None
+
+
+def _bulk_service(seen: _Seen) -> str | None:
+    for name in _BULK_SERVICE_HEADERS:
+        if name in seen.headers:
+            return name
+    for name in ("x-mailer", "user-agent"):
+        value = seen.headers.get(name, "").lower()
+        for tool in _BULK_MAILERS:
+            if tool in value:
+                return f"{name}:{tool}"
+    return None
+
+
+# Headers a mailing-list manager adds to what it sends (RFC 2369 beyond List-Id/List-Unsubscribe,
+# which ``assess`` already reads; ezmlm, fml, Mailman): mail from the list software itself, such
+# as "you are not a member" notices, which nobody reads replies to.
+_LIST_MANAGER_HEADERS = (
+    "list-subscribe", "list-help", "list-post", "list-owner", "list-archive", "mailing-list",
+    "x-mlserver", "x-ml-name", "x-ml-info", "x-mailman-version", "x-beenthere",
+)  # fmt: skip
+
+
+def _list_manager(seen: _Seen) -> str | None:
+    for name in _LIST_MANAGER_HEADERS:
+        if name in seen.headers:
+            return name
+    return None
+
+
+def _do_not_reply_footer(seen: _Seen) -> str | None:
+    match = _DO_NOT_REPLY_RE.search(seen.body)
+    return " ".join(match.group(0).split()).lower() if match else None
+
+
+MACHINE_RULES: tuple[Rule, ...] = (
+    Rule("no_reply_sender", AUTO_REPLY, _no_reply_local, why="a no-reply or system address"),
+    Rule("platform", AUTO_REPLY, _platform_domain, why="a notification platform's domain"),
+    Rule(
+        "auto_response_suppress",
+        AUTO_REPLY,
+        _suppress_autoreply,
+        why="X-Auto-Response-Suppress asks for no automatic reply",
+    ),
+    Rule("bulk_service", BULK, _bulk_service, why="sent by a bulk or notification service"),
+    Rule("list_manager", BULK, _list_manager, why="sent by mailing-list software"),
+    Rule(
+        "do_not_reply_footer",
+        AUTO_REPLY,
+        _do_not_reply_footer,
+        weak=True,
+        why="the message says not to reply to it",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class MachineVerdict:
+    machine: bool  # True: no automatic letter of any kind goes to this sender
+    rules: tuple[str, ...]  # every machine rule that fired, with what it saw
+    explanations: tuple[str, ...]  # the same, in plain English for staff
+
+
+def machine_sender(headers: Mapping[str, str], from_addr: str, *, body: str = "") -> MachineVerdict:
+    """Run the machine-sender chain over one message. ``body`` is the message's new words (the
+    "do not reply" footer rule reads only those, so a resident quoting a notification is not
+    taken for the notification)."""
+    lowered = {str(name).strip().lower(): str(value) for name, value in headers.items()}
+    addr = from_addr.strip().strip("<>").strip().lower()
+    seen = _Seen(
+        headers=lowered,
+        from_addr=addr,
+        from_local=addr.rsplit("@", 1)[0] if "@" in addr else addr,
+        content_type="",
+        return_path=None,
+        own_addresses=frozenset(),
+        loop_header="",
+        subject=lowered.get("subject", ""),
+        body=body,
+    )
+    fired = [(rule, result) for rule in MACHINE_RULES if (result := rule.check(seen)) is not None]
+    rules = tuple(
+        f"{rule.name}:{safe_header_value(result)[:60]}" if result else rule.name
+        for rule, result in fired
+    )
+    explanations = tuple(
+        f"{rule.why} ({safe_header_value(result)[:60]})" if result else rule.why
+        for rule, result in fired
+    )
+    return MachineVerdict(bool(fired), rules, explanations)

@@ -90,6 +90,10 @@ class ParsedMessage:
     html: str  # the original HTML body if any, for sanitised display later
     attachments: tuple[Attachment, ...]
     defects: tuple[str, ...]
+    # The raw values of the headers the trusted-recipient decision reads (From, Sender,
+    # Authentication-Results; lower-case name, value exactly as received, in order): the decision
+    # parses them with the modern header parser itself (worker/domain/recipient.py).
+    sender_headers: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def new_text(self) -> str:
         """The text without quoted replies, forwarded letters or signature: the new words."""
@@ -465,6 +469,11 @@ def parse_message(raw: bytes) -> ParsedMessage:
         # compat32: header values come back as the raw strings this module decodes itself; the
         # default policy would re-parse every header on every read (a third of parsing time).
         msg = _parse_bytes(data)
+    except RecursionError:
+        # Nesting deeper than the stdlib parser can follow (a few hundred levels): keep the
+        # headers, and _Body reads the text of the body as a multipart it could not split.
+        msg = _headers_with_raw_body(data)
+        defects.append("mime_nesting_too_deep:unparsed")
     except Exception as exc:  # noqa: BLE001 - the stdlib parser is meant not to raise; be sure
         raise UnparsableMessage(f"parser failed: {type(exc).__name__}") from exc
     raw_headers = _raw_headers(msg)
@@ -524,7 +533,23 @@ def parse_message(raw: bytes) -> ParsedMessage:
         html=body.html,
         attachments=tuple(body.attachments),
         defects=tuple(dict.fromkeys(defects)),
+        sender_headers=_sender_headers(raw_headers),
     )
+
+
+# Read by the trusted-recipient decision; a message with more of them than this is hostile and
+# the extra ones change nothing (two From lines already make the sender doubtful).
+SENDER_HEADERS = ("from", "sender", "authentication-results")
+_MAX_SENDER_HEADERS = 20
+
+
+def _sender_headers(raw_headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    kept = [
+        (name.strip().lower(), value)
+        for name, value in raw_headers
+        if name.strip().lower() in SENDER_HEADERS
+    ]
+    return tuple(kept[:_MAX_SENDER_HEADERS])
 
 
 # The parser is fed this much at a time. BytesParser.parsebytes decodes the whole message to one
@@ -541,13 +566,24 @@ def _parse_bytes(data: bytes) -> Message:
     return parser.close()
 
 
+def _headers_with_raw_body(data: bytes) -> Message:
+    end = _END_OF_HEADERS_RE.search(data)
+    head, body = (data[: end.start()], data[end.end() :]) if end else (data, b"")
+    msg = _parse_bytes(head + b"\n\n")
+    msg.set_payload(body.decode("ascii", "surrogateescape"))
+    if not _content_type(msg).startswith("multipart/"):
+        del msg["Content-Type"]
+        msg["Content-Type"] = "multipart/mixed"
+    return msg
+
+
 def _recover_start(raw: bytes, defects: list[str]) -> bytes:
     """Drop an mbox "From " line or a few junk lines before the first header, if any."""
     data = raw.lstrip(b"\r\n")
     if data.startswith(b"From ") and not _HEADER_LINE_RE.match(data):
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
     if _HEADER_LINE_RE.match(data):
-        return data
+        return _obsolete_header_names(data, defects)
     lines = data.split(b"\n", 20)
     for i, line in enumerate(lines[:20]):
         if (
@@ -556,8 +592,25 @@ def _recover_start(raw: bytes, defects: list[str]) -> bytes:
             and _HEADER_LINE_RE.match(lines[i + 1])
         ):
             defects.append(f"leading_garbage_skipped:{i}_lines")
-            return b"\n".join(lines[i:])
+            return _obsolete_header_names(b"\n".join(lines[i:]), defects)
     return data
+
+
+# RFC 5322 4.5 (obsolete syntax, RFC 2822 appendix A.6.3): white space may come between a field
+# name and its colon ("From  : ..."). The stdlib parser takes such a line for the body, so the
+# names are closed up first.
+_OBS_FIELD_NAME_RE = re.compile(rb"^([A-Za-z][A-Za-z0-9_-]*)[ \t]+:", re.M)
+_END_OF_HEADERS_RE = re.compile(rb"\r?\n\r?\n")
+
+
+def _obsolete_header_names(data: bytes, defects: list[str]) -> bytes:
+    end = _END_OF_HEADERS_RE.search(data, 0, 1024 * 1024)
+    cut = end.start() if end else min(len(data), 1024 * 1024)
+    head = data[:cut]
+    if not _OBS_FIELD_NAME_RE.search(head):
+        return data
+    defects.append("obsolete_header_syntax")
+    return _OBS_FIELD_NAME_RE.sub(rb"\1:", head) + data[cut:]
 
 
 def _check_header_block(data: bytes) -> None:
@@ -700,6 +753,12 @@ def _cte(part: Message) -> str:
         return ""
 
 
+# The line that stands in the stored raw message for an attachment body kept apart from it
+# (worker/adapters/attachment_store.py); the sizes are those of the body it stands for.
+STORED_BODY_PREFIX = "[complaints: attachment body stored apart"
+STORED_BODY_PLACEHOLDER = STORED_BODY_PREFIX + ": {decoded} bytes decoded, {encoded} as received]"
+_STORED_BODY_RE = re.compile(re.escape(STORED_BODY_PREFIX) + r": (\d{1,15}) bytes decoded")
+
 # What a base64 body holds besides its alphabet: line breaks, padding, stray characters.
 _BASE64_NOISE = re.compile(r"[^A-Za-z0-9+/]+")
 
@@ -711,6 +770,12 @@ def _encoded_size(part: Message) -> int:
     payload = getattr(part, "_payload", None)
     if not isinstance(payload, str):
         return 0
+    if payload.startswith(STORED_BODY_PREFIX):
+        # A big body kept apart from the message (worker/adapters/attachment_store.py): its
+        # placeholder says how big it was.
+        stored = _STORED_BODY_RE.match(payload)
+        if stored:
+            return int(stored.group(1))
     cte = _cte(part)
     if cte == "base64":
         # Counted with C-speed string methods: a character loop took 16 ms per 60 KB part. The
@@ -735,6 +800,129 @@ def _leaf_bytes(part: Message, defects: list[str]) -> bytes:
     return b""
 
 
+_BASE64_DEFECTS = (
+    "InvalidBase64CharactersDefect",
+    "InvalidBase64PaddingDefect",
+    "InvalidBase64LengthDefect",
+)
+# Characters of a base64 body; a body with spaces inside its lines is text that was mislabelled.
+_BASE64_TEXT_RE = re.compile(r"[^A-Za-z0-9+/=\s]")
+
+
+def _has_base64_defect(part: Message) -> bool:
+    return any(type(d).__name__ in _BASE64_DEFECTS for d in getattr(part, "defects", []) or [])
+
+
+def _recover_base64(part: Message, decoded: bytes, defects: list[str]) -> bytes:
+    """The text of a text part whose base64 is broken.
+
+    The stdlib gives up on a body of the wrong length (and returns it still encoded) and keeps
+    going past stray characters; here the stray characters are dropped and a short last group
+    cut, and where the body was never base64 at all (plain words labelled base64) the raw text
+    itself is the resident's message.
+    """
+    payload = getattr(part, "_payload", None)
+    if not isinstance(payload, str):
+        return decoded
+    lines = [line.strip() for line in payload.splitlines() if line.strip()]
+    spaced = sum(1 for line in lines if " " in line or "\t" in line)
+    if lines and (
+        spaced * 4 >= len(lines) or len(_BASE64_TEXT_RE.findall(payload)) * 20 > len(payload)
+    ):
+        defects.append("base64_invalid:raw_text_kept")
+        return _payload_bytes(payload)
+    cleaned = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+    cleaned = cleaned[: len(cleaned) - 1] if len(cleaned) % 4 == 1 else cleaned
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        data = binascii.a2b_base64(cleaned)
+    except (binascii.Error, ValueError):
+        defects.append("base64_invalid:raw_text_kept")
+        return _payload_bytes(payload)
+    if _looks_binary(data):
+        defects.append("base64_invalid:raw_text_kept")
+        return _payload_bytes(payload)
+    defects.append("base64_invalid:repaired")
+    return data
+
+
+def _payload_bytes(payload: str) -> bytes:
+    # The bytes parser keeps 8-bit bytes as surrogate escapes; never fails on other characters.
+    return payload.encode("utf-8", "surrogateescape")
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:4096]
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
+    return controls * 20 > len(sample)
+
+
+_BOUNDARY_PARAM_RE = re.compile(
+    rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.I
+)
+_DASH_LINE_RE = re.compile(rb"^--([^\s]{1,200}?)(?:--)?[ \t]*\r?$", re.M)
+# Salvaged text stops after this much: enough for any letter, bounded for hostile input.
+_SALVAGE_LIMIT = 2 * MAX_TEXT_CHARS
+
+
+def _salvage_texts(body: bytes, defects: list[str], own: str = "") -> list[tuple[str, str]]:
+    """(content type, text) of the text parts found in the raw body of a broken multipart.
+
+    The body is cut at every line that is a boundary declared anywhere in it, or, when none is
+    declared or used, at every "--token" line; each piece with part headers is read by them
+    (text parts kept, with their transfer encoding and charset), a piece without headers is
+    plain text. Nothing is nested, so the depth of the original does not matter.
+    """
+    declared = {(m.group(1) or m.group(2)).strip() for m in _BOUNDARY_PARAM_RE.finditer(body)}
+    if own:
+        declared.add(own.encode("utf-8", "surrogateescape"))
+    dash_tokens = {m.group(1) for m in _DASH_LINE_RE.finditer(body)}
+    tokens = {t for t in dash_tokens if t in declared or t.rstrip(b"-") in declared}
+    if not tokens:
+        tokens = {t for t in dash_tokens if re.search(rb"[A-Za-z0-9]", t)}
+        if tokens:
+            defects.append("mime_boundary_guessed")
+    pieces: list[bytes] = []
+    start = 0
+    for match in _DASH_LINE_RE.finditer(body):
+        if match.group(1) in tokens:
+            pieces.append(body[start : match.start()])
+            start = match.end()
+    pieces.append(body[start:])
+    found: list[tuple[str, str]] = []
+    preamble: list[str] = []
+    total = 0
+    for index, piece in enumerate(pieces):
+        if total > _SALVAGE_LIMIT:
+            defects.append("mime_salvage_truncated")
+            break
+        piece = piece.strip(b"\r\n")
+        if not piece.strip():
+            continue
+        if _HEADER_LINE_RE.match(piece):
+            head, _, content = piece.replace(b"\r\n", b"\n").partition(b"\n\n")
+            part = _parse_bytes(head + b"\n\n")
+            part.set_payload(content.decode("ascii", "surrogateescape"))
+            ctype = _content_type(part)
+            if ctype.startswith("multipart/") or not ctype.startswith("text/"):
+                continue
+            if _disposition(part) == "attachment" or _filename(part):
+                continue
+            data = _leaf_bytes(part, defects)
+            if _cte(part) == "base64" and _has_base64_defect(part):
+                data = _recover_base64(part, data, defects)
+            text = _decode_bytes(data, _param(part, "charset"), defects)
+        else:
+            ctype, text = "text/plain", _decode_bytes(piece, None, defects)
+            if index == 0:
+                preamble.append(text)  # "This is a multi-part message in MIME format."
+                continue
+        if text.strip():
+            found.append((ctype, text))
+            total += len(text)
+    return found or [("text/plain", t) for t in preamble]
+
+
 def _walk(msg: Message) -> Iterator[tuple[Message, int, tuple[str, ...]]]:
     """Parts depth-first with their depth and ancestor content types (iterative, bounded)."""
     stack: list[tuple[Message, int, tuple[str, ...]]] = [(msg, 0, ())]
@@ -745,8 +933,8 @@ def _walk(msg: Message) -> Iterator[tuple[Message, int, tuple[str, ...]]]:
         if count > MAX_PARTS:
             return
         yield part, depth, ancestors
-        if depth >= MAX_DEPTH:
-            continue
+        # No cut-off by depth: the resident's words may sit 200 levels down (MAX_PARTS bounds
+        # the work, and this loop is iterative); _Body records the depth as a defect.
         try:
             children = part.get_payload() if part.is_multipart() else None
         except Exception:  # noqa: BLE001
@@ -775,14 +963,18 @@ class _Body:
     def collect(self, msg: Message) -> None:
         self.in_report = _content_type(msg) == "multipart/report"
         seen_parts = 0
+        deepest = 0
         for part, depth, ancestors in _walk(msg):
             seen_parts += 1
+            deepest = max(deepest, depth)
             self._part(part, depth, ancestors)
             # Read defects after decoding: payload decoding adds some (e.g. bad base64 padding).
             for defect in getattr(part, "defects", []) or []:
                 self.mime_defects.append(f"mime:{type(defect).__name__}")
         if seen_parts >= MAX_PARTS:
             self.defects.append(f"too_many_parts:{MAX_PARTS}")
+        if deepest > MAX_DEPTH:
+            self.defects.append(f"mime_nesting_too_deep:{deepest}")
 
     def _part(self, part: Message, depth: int, ancestors: tuple[str, ...]) -> None:
         if any(a in _OPAQUE_TYPES for a in ancestors[1:]):
@@ -797,6 +989,11 @@ class _Body:
             self._leaf(part, ctype)
 
     def _leaf(self, part: Message, ctype: str) -> None:
+        if ctype.startswith("multipart/"):
+            # A multipart whose parts the parser could not find (no boundary, not the declared
+            # one, nesting too deep to parse): its raw text still holds the resident's words.
+            self._salvage(part)
+            return
         disposition = _disposition(part)
         filename = _filename(part)
         is_text = ctype in ("text/plain", "text/html") or (
@@ -808,6 +1005,8 @@ class _Body:
         if _cte(part) not in ("", "7bit", "8bit", "binary", "base64", "quoted-printable"):
             self.defects.append(f"bad_transfer_encoding:{safe_header_value(_cte(part))[:30]}")
         data = _leaf_bytes(part, self.defects)
+        if _cte(part) == "base64" and _has_base64_defect(part):
+            data = _recover_base64(part, data, self.defects)
         text = _decode_bytes(data, _param(part, "charset"), self.defects)
         if ctype == "text/html":
             if not self.html:
@@ -815,6 +1014,24 @@ class _Body:
             self.html_parts.append(html_to_text(text))
         else:
             self.plain.append(text)
+
+    def _salvage(self, part: Message) -> None:
+        # Listed as before (its bytes are kept in the raw message), and its words read.
+        self.attachments.append(
+            Attachment(_filename(part), _content_type(part), _encoded_size(part))
+        )
+        payload = getattr(part, "_payload", None)
+        if not isinstance(payload, str) or not payload.strip():
+            return
+        self.defects.append("mime_structure_broken:text_recovered")
+        own = _param(part, "boundary") or ""
+        for ctype, text in _salvage_texts(_payload_bytes(payload), self.defects, own):
+            if ctype == "text/html":
+                if not self.html:
+                    self.html = text
+                self.html_parts.append(html_to_text(text))
+            else:
+                self.plain.append(text)
 
     def _embedded(self, part: Message, ctype: str) -> None:
         inner = part.get_payload()

@@ -18,6 +18,7 @@ from datetime import date
 __all__ = [
     "RuleHit",
     "RULES",
+    "automatic_notification",
     "complaint_in_survey_reply",
     "complaint_signals",
     "court_claim_filed",
@@ -176,22 +177,32 @@ _SEASON_YEAR = re.compile(
     r"\b(spring|summer|autumn|winter|christmas|easter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I
 )
 _BARE_YEAR = re.compile(
-    r"\b(?:in|back in|during|around|since|from|early|late|mid|the end of|start of)\s+"
-    r"(?:of\s+)?((?:19|20)\d\d)\b",
+    r"\b(in|back in|during|around|since|from|early|late|mid|the end of|start of|between)\s+"
+    r"(?:of\s+)?((?:19|20)\d\d)\b(?:\s+and\s+((?:19|20)\d\d)\b)?",
     re.IGNORECASE,
 )
+#: The last month a qualified year can mean ("early 2024" is over by the end of April).
+_YEAR_PART_END = {"early": 4, "start of": 3, "mid": 8}
 _YEAR_BEFORE_LAST = re.compile(r"\byear before last\b", re.IGNORECASE)
 _RECENT = re.compile(
-    r"\b(?:yesterday|today|this (?:morning|week|month)|last (?:night|week|month|monday|tuesday"
+    r"\b(?:yesterday|(?<!writing\s)(?<!writing to you\s)(?<!emailing\s)today"
+    r"|this (?:morning|week|month)|last (?:night|week|month|monday|tuesday"
     r"|wednesday|thursday|friday|saturday|sunday|weekend)|recently|the other day|few days ago"
     r"|(?:\d{1,2}|a|one|two|three|four|five|six|couple of)\s+(?:days?|weeks?)\s+ago)\b",
     re.IGNORECASE,
 )
 _ONGOING = re.compile(
-    r"\b(?:still|ever since|since then|continu\w*|ongoing|on-going|to this day|to date"
-    r"|keeps?\s+(?:on\s+)?(?:coming|happening|leaking|getting|breaking)|kept coming back"
+    # "I still feel let down" and "look at it again" say nothing about the issue continuing.
+    r"\b(?:still(?!\s+(?:feel|felt|think|believe|want|would|wish|upset|angry|annoyed|cross|hurt"
+    r"|remember|don'?t\s+agree|disagree|not\s+(?:agree|happy\s+with\s+how)))"
+    r"|ever since|since then|continu\w*|ongoing|on-going|to this day|to date"
+    r"|keeps?\s+(?:on\s+)?(?:coming(?!\s+back\s+to\s+(?:it|this|that|me))|happening|leaking"
+    r"|getting|breaking)|kept coming back"
     r"|getting worse|never (?:been )?(?:fixed|sorted|resolved|repaired|done)"
-    r"|(?:not|n't) (?:been )?(?:fixed|sorted|resolved|repaired)|remains?|came back|again"
+    r"|(?:not|n't) (?:been )?(?:fixed|sorted|resolved|repaired)|remains?|came back"
+    r"|(?:happen\w*|start\w*|leak\w*|broke\w*|back|came|come|flood\w*|off|out|going|doing"
+    r"|same\s+thing|it|this)\s+(?:\w+\s+)?again(?!\s+(?:from\s+the\s+start|by|with|and\s+give))"
+    r"|again\s+(?:last|this|on|yesterday|today|now)"
     r"|every (?:winter|year|month|week|day)|since\s+(?:\w+\s+){0,2}(?:19|20)\d\d"
     r"|since\s+(?:" + _MONTH_NAMES + r"|the|last|then|spring|summer|autumn|winter|christmas))\b",
     re.IGNORECASE,
@@ -218,15 +229,15 @@ def _year(raw: str) -> int:
     return y + 2000 if y < 100 else y
 
 
-def _dated_mentions(text: str, received: date) -> list[tuple[str, date]]:
+def _dated_mentions(text: str, received: date) -> list[tuple[str, date, int]]:
     """Each date phrase with the *latest* day it can mean, so "in 2023" means 31 Dec 2023.
 
     Taking the latest possible day makes the rule fire only when the issue is certainly older
     than 12 months; doubt goes to accepting the complaint.
     """
-    out: list[tuple[str, date]] = []
+    out: list[tuple[str, date, int]] = []
     for m in _YEAR_AND_HALF.finditer(text):
-        out.append((m.group(0), _shift_months(received, -18)))
+        out.append((m.group(0), _shift_months(received, -18), m.start()))
     for m in _AGO.finditer(text):
         qual = (m.group(1) or "").lower()
         raw = m.group(2).lower()
@@ -238,35 +249,40 @@ def _dated_mentions(text: str, received: date) -> list[tuple[str, date]]:
         elif unit.startswith("month"):
             months = n
         else:
-            out.append((m.group(0), received))
+            out.append((m.group(0), received, m.start()))
             continue
         if qual in ("over", "more than") and months == 12:
             months = 13
         if qual in ("nearly", "almost"):
             months -= 1
-        out.append((m.group(0), _shift_months(received, -months)))
+        out.append((m.group(0), _shift_months(received, -months), m.start()))
     for m in _DMY_NUM.finditer(text):
         d, mo, y = int(m.group(1)), int(m.group(2)), _year(m.group(3))
         try:
-            out.append((m.group(0), date(y, mo, d)))
+            out.append((m.group(0), date(y, mo, d), m.start()))
         except ValueError:
             continue
     for m in _DAY_MONTH_YEAR.finditer(text):
         mo, y = _MONTHS[m.group(2).lower()], int(m.group(3))
         if m.group(1):
             try:
-                out.append((m.group(0), date(y, mo, int(m.group(1)))))
+                out.append((m.group(0), date(y, mo, int(m.group(1))), m.start()))
             except ValueError:
                 continue
         else:
-            out.append((m.group(0), _month_end(y, mo)))
+            out.append((m.group(0), _month_end(y, mo), m.start()))
     for m in _SEASON_YEAR.finditer(text):
         y = int(m.group(2))
-        out.append((m.group(0), _month_end(y, _SEASON_END[m.group(1).lower()])))
+        out.append((m.group(0), _month_end(y, _SEASON_END[m.group(1).lower()]), m.start()))
+    specific_years = {d.year for _, d, _ in out}
     for m in _BARE_YEAR.finditer(text):
-        out.append((m.group(0), date(int(m.group(1)), 12, 31)))
+        year = int(m.group(3) or m.group(2))
+        if year in specific_years:
+            continue  # "3 January 2024" says more than "in 2024" in the subject line
+        end = _YEAR_PART_END.get(m.group(1).lower(), 12)
+        out.append((m.group(0), _month_end(year, end), m.start()))
     for m in _YEAR_BEFORE_LAST.finditer(text):
-        out.append((m.group(0), date(received.year - 2, 12, 31)))
+        out.append((m.group(0), date(received.year - 2, 12, 31), m.start()))
     return out
 
 
@@ -275,19 +291,150 @@ def _shift_months(d: date, months: int) -> date:
     return date(y, m + 1, min(d.day, 28))
 
 
+#: What the resident says is wrong *now*: a present problem, a fresh breakdown, a time word for
+#: the present. Code 2.3 counts from when the resident became aware of the issue; a problem that
+#: is happening now is not over 12 months old, whatever year the story starts in.
+_CURRENT = re.compile(
+    r"\b(?:currently|at\s+(?:the\s+)?(?:moment|present)|right\s+now|these\s+days|tonight"
+    r"|this\s+(?:winter|summer|autumn|spring|year|month|week|morning|evening|afternoon)"
+    r"|every\s+time|each\s+time|back\s+again|(?:is|it'?s|are|has\s+come|have\s+come)\s+back\b"
+    r"|now\s+(?:the|it|there|my|our|getting|leaking|worse|broken|wet|stuck|cracked|black"
+    r"|bulging|sagging|spreading|completely)"
+    r"|(?:is|are|it'?s|has|have)\s+now\s+(?!fine|ok|okay|great|good|sorted|fixed|resolved|done"
+    r"|working|lovely|gone)"
+    r"|(?:is|are|am)\s+(?:still\s+)?(?:leaking|dripping|broken|not\s+working|coming|getting"
+    r"|growing|spreading|falling|hanging|cracking|sagging|bulging|rotting|wet|damp|cold"
+    r"|freezing|stuck|blocked|flooding|off|lifting|failing|tripping|sparking|humming)"
+    r"|(?:has|have|it'?s)\s+(?:now\s+|just\s+|since\s+)?(?:stopped|broken(?:\s+down)?|started"
+    r"|failed|packed\s+up|collapsed|cracked|burst|flooded|got\s+worse|worsened|spread"
+    r"|reappeared|returned|opened\s+up)"
+    r"|(?:isn'?t|aren'?t|doesn'?t|don'?t|won'?t|can'?t|cannot)\s+(?:\w+\s+)?(?:work|working"
+    r"|close|shut|lock|open|flush|heat|get\s+warm|turn\s+on|drain|use|sleep|cook|wash)"
+    r"|(?:there\s+is|there'?s|i\s+have|we\s+have|i'?ve\s+got|we'?ve\s+got)\s+(?:still\s+)?no\s+"
+    r"(?:heat|heating|hot\s+water|water|power|electric|gas|lights?|cooker|toilet|kitchen))",
+    re.IGNORECASE,
+)
+#: A decision or refusal that is itself recent: the matter it refuses is live now (2.3).
+_RECENT_REFUSAL = re.compile(
+    r"\b(?:(?:has|have)\s+(?:now\s+|just\s+|recently\s+|finally\s+)?(?:been\s+)?(?:refused|rejected"
+    r"|turned\s+down|declined|cancelled|closed|withdrawn|dropped)"
+    r"|(?:refused|rejected|turned\s+down|declined|cancelled|closed|withdrawn)\s+(?:it\s+|me\s+"
+    r"|my\s+\w+\s+|the\s+\w+\s+)?(?:again|yesterday|today|recently)"
+    r"|(?:refus|reject|declin|cancel|clos)\w*\s+(?:\w+\s+){0,4}(?:last|this)\s+(?:week|month))\b",
+    re.IGNORECASE,
+)
+_WEEKDAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+#: A weekday ("on Monday", "since Friday") or a day of the month with no year ("on the 3rd",
+#: "on 2 October", "in August"): residents leave the year out when it is this one or the last
+#: few months, so these count as dates within the last 12 months.
+_YEARLESS = re.compile(
+    rf"\b(?:(?:on|since|from|this|by|until|till)\s+{_WEEKDAYS}|{_WEEKDAYS}\s+(?:just\s+gone|morning"
+    rf"|night|afternoon|evening)"
+    r"|(?:on|since|from|by|until)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b"
+    r"|(?:dated|of|on|since|from|by|until|in|during|early|late|mid|end\s+of|beginning\s+of"
+    r"|start\s+of)\s+(?:the\s+)?(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:"
+    + _MONTH_NAMES
+    + r")\b(?![\s,]*(?:of\s+)?(?:19|20)\d\d\b)(?!\s*/))",
+    re.IGNORECASE,
+)
+#: Background dates: when the tenancy began, when the home was built, when something was put in
+#: or last inspected. A year in such a sentence dates the background, not the issue.
+_CONTEXT = re.compile(
+    r"\b(?:moved?\s+(?:in|here|into)|signed\s+up|sign-?up|tenancy\s+(?:began|started|start"
+    r"|commenced|since)|tenant\s+(?:since|from)|(?:lived|living|been)\s+(?:here|there)"
+    r"|lived\s+in\s+(?:this|the|my)|born|(?:was|were)\s+built|built\s+in"
+    r"|(?:was|were|been|got)\s+(?:\w+\s+)?(?:put\s+in|installed|fitted|replaced|rewired"
+    r"|refurbished|renovated|built|refitted)"
+    r"|(?:last|previous(?:ly)?)\s+(?:rated|inspected|serviced|checked|surveyed|assessed|tested"
+    r"|valued)|certificate\s+from|survey\s+from|valuation\s+from|epc)\b",
+    re.IGNORECASE,
+)
+#: Words that tie the complaint to the background moment ("when we moved in we were promised",
+#: "during the works they scratched the floor"): then that moment is the issue's date.
+_TIED_TO_CONTEXT = re.compile(
+    r"\b(?:when\s+(?:we|i|you|they|he|she|it)\s+(?:\w+\s+)?(?:moved|signed|did|fitted|replaced"
+    r"|installed|put|was|were|came|had)"
+    r"|when\s+(?:the|my|our)\s+(?:\w+\s+){0,3}(?:was|were)\s+(?:being\s+)?(?:fitted|done"
+    r"|replaced|installed|put\s+in|built|refurbished|refitted)"
+    r"|(?:complain|writing)\s+about\s+(?:my|the|our)\s+(?:move|moving|tenancy|sign)"
+    r"|during\s+the\s+(?:work|works|refit|installation|move|fitting)|at\s+the\s+time"
+    r"|while\s+(?:they|the|your)\s+(?:were\s+)?(?:work|fitters?|contractors?|doing)"
+    r"|(?:the|that)\s+same\s+(?:week|day|month|year))\b",
+    re.IGNORECASE,
+)
+
+
+def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
+    left = max(text.rfind(c, 0, pos) for c in ".!?\n") + 1
+    rights = [i for c in ".!?\n" if (i := text.find(c, pos)) != -1]
+    return left, min(rights) if rights else len(text)
+
+
+#: How far before a date a background phrase may stand ("tenant since 2014", "was fitted in
+#: March 2024"): the same clause, not the whole sentence, which may go on to the issue itself.
+CONTEXT_WINDOW = 40
+
+
+def _in_context_sentence(text: str, pos: int) -> bool:
+    left, _ = _sentence_bounds(text, pos)
+    window = text[max(left, pos - CONTEXT_WINDOW) : pos + 12]
+    return _CONTEXT.search(window) is not None
+
+
+#: "It has been fine since the new contractor started": a state since then that is resolved.
+_RESOLVED_BEFORE = re.compile(
+    r"(?:fine|ok|okay|good|better|dry|sorted|great|lovely|no\s+problems?|no\s+trouble|nothing"
+    r"|regularly|properly)\s+(?:ever\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _signal_outside_context(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` that is not in a background sentence ("tenant since
+    2014" says nothing about whether the issue is ongoing) nor a resolved state ("fine since
+    April")."""
+    for m in pattern.finditer(text):
+        if _in_context_sentence(text, m.start()):
+            continue
+        if _RESOLVED_BEFORE.search(text[max(0, m.start() - 30) : m.start()]):
+            continue
+        return m
+    return None
+
+
+def _current_or_recent(text: str) -> re.Match[str] | None:
+    """Evidence that the matter is live now: ongoing, recent, recently refused or discovered."""
+    for pattern in (_ONGOING, _BECAME_AWARE, _RECENT, _CURRENT, _RECENT_REFUSAL, _YEARLESS):
+        m = _signal_outside_context(pattern, text)
+        if m is not None:
+            return m
+    return None
+
+
 def issue_older_than_12_months(text: str, received: date) -> RuleHit | None:
     """The issue certainly arose more than 12 months before receipt and is not ongoing (2.3).
 
-    Does not fire when the text says the problem continues ("still", "ever since", "since March
-    2024", "keeps coming back"), mentions anything recent, or says the resident only recently
-    became aware: 2.3 counts from awareness, and staff may use discretion either way.
+    The issue's age is when it last happened or when the resident became aware of it, not the
+    oldest year in the text. Does not fire when the text says the problem continues ("still",
+    "ever since", "keeps coming back"), is happening now ("the ceiling is now bulging", "has
+    stopped working"), mentions anything recent (a weekday, a date without a year, "last
+    week"), reports a recent refusal, or says the resident only recently became aware. Years
+    that date the background (when the tenancy began, when the home was built, when something
+    was fitted or last inspected) are not the issue's date, unless the complaint is tied to that
+    moment ("when we moved in we were promised..."). Doubt goes to accepting the complaint;
+    staff may use discretion either way.
     """
     mentions = _dated_mentions(text, received)
     if not mentions:
         return None
-    if _ONGOING.search(text) or _BECAME_AWARE.search(text) or _RECENT.search(text):
+    if _current_or_recent(text) is not None:
         return None
-    newest_phrase, newest = max(mentions, key=lambda pm: pm[1])
+    issue = [(p, d, pos) for p, d, pos in mentions if not _in_context_sentence(text, pos)]
+    if not issue:
+        if _TIED_TO_CONTEXT.search(text) is None:
+            return None
+        issue = mentions
+    newest_phrase, newest, _ = max(issue, key=lambda pm: pm[1])
     age = _months_between(newest, received)
     if newest > received or age <= 12.0:
         return None
@@ -295,8 +442,9 @@ def issue_older_than_12_months(text: str, received: date) -> RuleHit | None:
         "issue_older_than_12_months",
         "excluded",
         "over_12_months",
-        f"latest date mentioned '{newest_phrase.strip()}' is at least {int(age)} months before "
-        f"the received date {received.isoformat()} and nothing says the issue is ongoing",
+        f"latest date of the issue '{newest_phrase.strip()}' is at least {int(age)} months before "
+        f"the received date {received.isoformat()} and nothing says the issue is ongoing, "
+        "recent or only recently discovered",
     )
 
 
@@ -348,7 +496,7 @@ def tribunal_or_external_appeal(text: str) -> RuleHit | None:
 
 _INSURANCE = re.compile(
     r"\b(?:insurance claim|claim (?:on|against|through|under) (?:your|the|thrive'?s?|the buildings)"
-    r" (?:\w+ )?insur\w*|public liability|loss adjuster|insurers?\s+(?:details|claim form)"
+    r" (?!own\b)(?:\w+ )?insur\w*|public liability|loss adjuster|insurers?\s+(?:details|claim form)"
     r"|claim\s+form\s+for\s+(?:my\s+)?(?:insurance|damaged))\b",
     re.IGNORECASE,
 )
@@ -424,7 +572,9 @@ _ESCALATE = re.compile(
     r"\b(?:stage\s*(?:2|two)|escalat\w+|(?:not|un)\s*(?:happy|satisfied)\s+with\s+(?:the|your)\s+"
     r"(?:stage\s*(?:1|one)\s+)?(?:response|outcome|decision|reply|answer)"
     r"|(?:review|reconsider)\s+(?:my|the|this)\s+complaint|take\s+(?:this|my complaint)\s+further"
-    r"|next\s+stage|(?:want|like|request|need|ask\s+for)\s+(?:a|your|the)\s+final\s+response)\b",
+    r"|next\s+stage|(?:want|like|request|need|ask\s+for)\s+(?:a|your|the)\s+final\s+response"
+    r"|(?:go|going|gone|straight|complain(?:ing)?|write|writing|report\w*)\s+(?:straight\s+)?to\s+"
+    r"the\s+(?:housing\s+)?ombudsman)\b",
     re.IGNORECASE,
 )
 
@@ -456,7 +606,9 @@ _DISSATISFIED = re.compile(
     r"|(?:you|thrive|your (?:contractor|staff|officer|team))\s+(?:have|has)\s+"
     r"(?:done nothing|failed)"
     r"|lack of (?:action|communication|response)|missed appointment|waste of time"
-    r"|ashamed|(?:absolute|complete|total) joke|beyond a joke|had enough|at my wits'? end)\b",
+    r"|ashamed|(?:absolute|complete|total) joke|beyond a joke|had enough|at my wits'? end"
+    r"|(?:promised|told)\s+(?:\w+\s+){0,4}(?:\d+|three|four|five|six|several|many)\s+times"
+    r"|(?:want|expect|would\s+like|i'?d\s+like|deserve|demand)\s+(?:\w+\s+){0,2}apology)\b",
     re.IGNORECASE,
 )
 
@@ -650,6 +802,80 @@ def complaint_in_survey_reply(text: str) -> RuleHit | None:
     return None
 
 
+# --- automatic notifications in the text (booking confirmations, e-signature, digests) -----------
+
+#: The words landlord systems and platforms put in their own mail: a booking confirmation, an
+#: e-signature request, a survey digest, a case-update or sensor alert. Each is one signal; the
+#: rule needs two different ones (or one of the unmistakable ``_NOTICE_STRONG``), so a resident who
+#: writes "I keep getting automated texts" is not taken for a machine.
+_NOTICE_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx, re.IGNORECASE))
+    for name, rx in (
+        ("automated", r"\b(?:this\s+is\s+an?\s+(?:automated|automatic)\s+(?:\w+\s+)?"
+         r"(?:message|e-?mail|msg|notification|reminder|receipt|alert|response|acknowledgement)"
+         r"|(?:sent|generated|produced)\s+(?:\w+\s+){0,5}automatically|automatically\s+generated"
+         r"|(?<!your\s)(?<!the\s)(?<!these\s)(?<!getting\s)(?<!get\s)automated\s+(?:msg|message"
+         r"|email|report|alert|digest|notification|receipt|tracking|escalation|kpi)|msg\s+sent\s+by\s+automated|generated\s+(?:nightly|daily"
+         r"|weekly|every\s+\w+)|this\s+(?:notification|digest|report|summary|alert)\s+(?:was|is)"
+         r"\s+(?:sent|generated|produced))"),
+        ("no_reply", r"\b(?:(?:please\s+)?(?:do\s+not|don'?t)\s+reply(?:\s+to\s+this)?"
+         r"|replies\s+(?:to\s+this\s+(?:address|email|message)\s+)?are\s+not\s+(?:read|monitored)"
+         r"|(?:mailbox|inbox|address)\s+is\s+not\s+monitored|not\s+monitored\b)"),
+        ("subscription", r"\b(?:you\s+(?:are|'re)\s+receiving\s+this|unsubscribe"
+         r"|manage\s+(?:your\s+)?(?:notification|email)\s+(?:settings|preferences)|update\s+your\s+notification"
+         r"|you\s+(?:turned\s+on|subscribed|requested\s+this\s+export)|to\s+stop\s+receiving)"),
+        ("signature", r"\b(?:(?:review|view)\s+(?:and\s+sign|document)|sent\s+you\s+(?:a\s+)?"
+         r"document\s+to\s+(?:review|sign)|(?:requested|request)\s+your\s+signature"
+         r"|all\s+(?:parties|signers)\s+have\s+(?:completed|signed)|sign\s+documents"
+         r"\s+electronically|e-?signature\s+(?:service|platform)|powered\s+by)"),
+        ("booking", r"\b(?:(?:appointment|booking|callback|call\s+back)\s+(?:is\s+|has\s+been\s+)?"
+         r"(?:confirmed|booked|scheduled|rescheduled|cancelled)|booking\s+confirm\w*"
+         r"|add\s+to\s+calendar|reply\s+(?:y|stop|cancel|r)\s+to|(?:job|ticket|incident|case"
+         r"|request)\s+(?:number|no\.?|ref\w*|id)?\s*[:#]?\s*[A-Z]{0,4}-?\d{5,}\s+"
+         r"(?:has\s+been|is)\s+(?:updated|assigned|resolved|received|completed|closed)"
+         r"|status\s+changed\s+from|track\s+(?:your\s+)?(?:repair|parcel|arrival))"),
+        ("digest", r"\b(?:(?:weekly|daily|monthly)\s+(?:summary|digest|report)|\d+\s+new\s+"
+         r"(?:responses?|comments?|mentions?|submissions?|reviews?)|view\s+(?:full\s+)?results"
+         r"|survey\s+(?:digest|results|export)|dashboard|response\s+summary|new\s+(?:response|"
+         r"submission|entry)\s+(?:to|for|was))"),
+    )
+)
+_NOTICE_STRONG = ("automated", "signature")
+#: A reply or forward: the subject line is the platform's, the body is the sender's own.
+_REPLY_OR_FORWARD = re.compile(r"^\s*(?:re|fw|fwd|aw|sv)\s*:", re.IGNORECASE)
+
+
+def automatic_notification(text: str) -> RuleHit | None:
+    """The text reads as an automatic notification from a system or platform, not a person.
+
+    ``text`` is what the model reads: the subject line, then the sender's new words. A reply
+    or forward ("Re: Your appointment is confirmed") is judged on its body alone, because its
+    subject is the platform's and its words are the resident's. Fires on two different kinds of
+    signal (an automated-message notice, "do not reply", subscription footer, e-signature,
+    booking, digest), or on one that only machines write ("This is an automated message",
+    "review and sign"). Label ``not_resident_mail``; reason ``bulk`` for digests and
+    subscription mail, ``auto_reply`` otherwise (an automatic acknowledgement or notification).
+    """
+    subject, _, body = text.partition("\n")
+    scan = body if _REPLY_OR_FORWARD.match(subject) else text
+    found: dict[str, str] = {}
+    for name, pattern in _NOTICE_SIGNALS:
+        m = pattern.search(scan)
+        if m is not None:
+            found[name] = " ".join(m.group(0).split())
+    if len(found) < 2 and not any(n in found for n in _NOTICE_STRONG):
+        return None
+    bulk = "digest" in found or ("subscription" in found and "booking" not in found
+                                 and "signature" not in found)
+    evidence = "; ".join(f"{k}: '{v}'" for k, v in found.items())
+    return RuleHit(
+        "automatic_notification",
+        "not_resident_mail",
+        "bulk" if bulk else "auto_reply",
+        f"reads as an automatic notification from a system or platform ({evidence})",
+    )
+
+
 # --- mail safety ----------------------------------------------------------------------------------
 
 
@@ -713,6 +939,7 @@ RULES: tuple[str, ...] = tuple(r.__name__ for r in EXCLUSION_RULES + COMPLAINT_R
     "issue_older_than_12_months",
     "survey_reply",
     "wish_to_complain",
+    "automatic_notification",
     "mail_safety",
 )
 

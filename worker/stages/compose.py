@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import make_msgid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.adapters.clock import LONDON
@@ -22,6 +22,7 @@ from worker.adapters.db_models import (
     InboundMessage,
     Letter,
     Resident,
+    ReviewItem,
     ServiceRequest,
 )
 from worker.adapters.templates import render_letter
@@ -30,6 +31,7 @@ from worker.domain.errors import MissingLetterElement
 from worker.domain.mail_safety import within_sender_cap
 from worker.domain.parsing import safe_header_value
 from worker.records import Ids, audit
+from worker.stages.parse import reply_address
 
 
 class LetterRefused(Exception):
@@ -38,6 +40,62 @@ class LetterRefused(Exception):
     def __init__(self, error: MissingLetterElement) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class AddressNotConfirmed(LetterRefused):
+    """Raised when a letter would go to a sender whose address a person has not yet confirmed
+    (SPEC section 6, "Trusted recipient"): refused, never silently sent or kept."""
+
+    def __init__(self, kind: str, why: str) -> None:
+        Exception.__init__(self, why)
+        self.error = MissingLetterElement(kind, "a confirmed email address")
+
+
+def address_pending(
+    session: Session, case: Case | None, service_request: ServiceRequest | None
+) -> int | None:
+    """The open confirm_address review item of a case or service request whose sender's address
+    nobody has confirmed yet (the message's decision is still "unconfirmed"), or None."""
+    conditions = []
+    if case is not None and case.id is not None:
+        conditions.append(InboundMessage.case_id == case.id)
+    if service_request is not None and service_request.id is not None:
+        conditions.append(InboundMessage.service_request_id == service_request.id)
+    if not conditions:
+        return None
+    pending = session.scalars(
+        select(InboundMessage.id).where(
+            or_(*conditions), InboundMessage.recipient_trust == "unconfirmed"
+        )
+    ).all()
+    if not pending:
+        return None
+    item = session.scalar(
+        select(ReviewItem.id)
+        .where(
+            ReviewItem.inbound_id.in_(pending),
+            ReviewItem.status == "open",
+            ReviewItem.proposed_label == "confirm_address",
+        )
+        .order_by(ReviewItem.id)
+    )
+    # No open item (decided some other way): nothing is waiting for a person's confirmation.
+    return item
+
+
+def refuse_unconfirmed(
+    session: Session, kind: str, case: Case | None, service_request: ServiceRequest | None
+) -> None:
+    """Raise AddressNotConfirmed when the resident has no address on file because the one their
+    message came from is doubtful and a person is still to decide: writing now would guess."""
+    item_id = address_pending(session, case, service_request)
+    if item_id is not None:
+        raise AddressNotConfirmed(
+            kind,
+            f"The {kind.replace('_', ' ')} cannot be written yet: nobody has confirmed the "
+            f"sender's email address. Confirm it, or choose not to write to it, in the "
+            f"triage queue (review item {item_id}) first.",
+        )
 
 
 # The letters the per-sender cap counts: automatic ones that were not themselves held back.
@@ -90,7 +148,8 @@ class SentCounts:
         self._day_of: dict[int, date | None] = {}
 
     def prefetch(self, session: Session, app: App, rows: Sequence[InboundMessage]) -> None:
-        recipients = {r.from_addr.lower() for r in rows if "@" in r.from_addr}
+        # Automatic letters go only to a trusted address (worker/stages/parse.py reply_address).
+        recipients = {reply_address(r) for r in rows if "@" in reply_address(r)}
         if not recipients:
             return
         if app.replay:
@@ -208,6 +267,8 @@ def queue_letter(
         )
         raise LetterRefused(exc) from exc
     recipient = safe_header_value(recipient).strip()
+    if "@" not in recipient:
+        refuse_unconfirmed(session, kind, case, service_request)
     status = "pending"
     why = ""
     resident = (
@@ -253,8 +314,9 @@ def queue_letter(
         text=rendered.text,
         html=rendered.html,
         # Fixed before sending, so a resend after a crash carries the same id and threads (and
-        # is deduplicated by mail systems that do so).
-        message_id=make_msgid(idstring=f"{kind}.{ref}", domain=domain),
+        # is deduplicated by mail systems that do so). A letter with no reference (a hazard
+        # team's notice) must not end its id-left in "." (RFC 5322 dot-atom: a defect).
+        message_id=make_msgid(idstring=f"{kind}.{ref}" if ref else kind, domain=domain),
         status=status,
         created_at=app.clock.now(),
         next_attempt_at=app.clock.now(),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, undefer
 from worker.adapters.clock import aware, london_date
 from worker.adapters.db_models import InboundMessage, Quarantine
 from worker.bootstrap import App
+from worker.domain import recipient
 from worker.domain.parsing import ParsedMessage, UnparsableMessage, parse_message
 from worker.records import audit
 from worker.stages.batch import note_inbound_error, run_batch
@@ -31,6 +32,11 @@ _REPLAY_TRUST_BEFORE = timedelta(days=5 * 366)
 
 def received_on(app: App, row: InboundMessage, parsed: ParsedMessage) -> object:
     arrived = aware(row.stored_at)
+    staff_dated = parsed.date is not None and parsed.date <= arrived + _DATE_TRUST_AFTER
+    if row.source == "staff" and staff_dated and parsed.date is not None:
+        # Logged by staff (worker/service/staff_entry.py): the date is the one they entered as
+        # received, checked there, and the clock starts then however late it is logged (1.3).
+        return london_date(parsed.date)
     # Replaying an old mailbox (the demo) trusts dates back a few years, never into the future.
     earliest = arrived - (_REPLAY_TRUST_BEFORE if app.replay else _DATE_TRUST_BEFORE)
     if parsed.date is not None and earliest <= parsed.date <= arrived + _DATE_TRUST_AFTER:
@@ -112,6 +118,7 @@ def _parse_raw(app: App, session: Session, row: InboundMessage, now: datetime) -
         audit(session, "system", "inbound.quarantined", str(exc), inbound_id=row.id)
         return False
     keep_parsed_fields(row, parsed)
+    keep_recipient_decision(app, session, row, parsed)
     row.received_on = received_on(app, row, parsed)  # type: ignore[assignment]
     if parsed.defects:
         row.error = "; ".join(parsed.defects)[:2000]
@@ -123,7 +130,9 @@ def _parse_raw(app: App, session: Session, row: InboundMessage, now: datetime) -
 
 def keep_parsed_fields(row: InboundMessage, parsed: ParsedMessage) -> None:
     row.message_id = row.message_id or parsed.message_id
-    row.from_addr = parsed.from_addr.lower()
+    # What the From header appears to say, read leniently: shown to staff and searched, never
+    # written to (``reply_address`` is). Replaced by the modern parser's address when trusted.
+    row.from_addr = parsed.from_addr.lower()[:320]
     row.from_name = parsed.from_name
     row.subject = parsed.subject
     row.in_reply_to = parsed.in_reply_to
@@ -134,6 +143,57 @@ def keep_parsed_fields(row: InboundMessage, parsed: ParsedMessage) -> None:
     row.content_type = parsed.content_type[:200]
     row.return_path = parsed.return_path[:1000]
     row.new_text = parsed.new_text()
+
+
+def recipient_decision(app: App, parsed: ParsedMessage) -> recipient.RecipientDecision:
+    return recipient.decide(
+        recipient.facts_of(parsed), trusted_authserv_ids=app.settings.trusted_authserv_ids
+    )
+
+
+def keep_recipient_decision(
+    app: App, session: Session, row: InboundMessage, parsed: ParsedMessage
+) -> None:
+    """Decide now, while the raw headers are at hand, whether automatic letters may go to the
+    sender (SPEC section 6, "Trusted recipient"); route reads the decision from the row."""
+    decision = recipient_decision(app, parsed)
+    keep_decision(row, decision)
+    if not decision.trusted:
+        audit(
+            session,
+            "system",
+            "inbound.recipient_unconfirmed",
+            "no automatic letter until a person confirms the address: "
+            + " ".join(decision.explanations()),
+            inbound_id=row.id,
+            reasons=decision.records(),
+            candidate=decision.address[:320],
+        )
+
+
+def keep_decision(row: InboundMessage, decision: recipient.RecipientDecision) -> None:
+    row.recipient_trust = "trusted" if decision.trusted else "unconfirmed"
+    row.recipient_address = decision.address[:320]
+    row.recipient_reasons = decision.records()
+    if decision.trusted:
+        # The sender's address as the product stores it (resident record, search, export) is
+        # the one the modern parser read, not the lenient reading kept for display.
+        row.from_addr = decision.address
+
+
+def ensure_decision(app: App, row: InboundMessage) -> None:
+    """Make the decision for a row parsed before it existed, from its raw message."""
+    if row.recipient_trust is None:
+        keep_decision(row, recipient_decision(app, parse_message(row.raw)))
+
+
+def reply_address(row: InboundMessage) -> str:
+    """The address the product stores for the sender and writes to: the trusted-recipient
+    decision's address once it is trusted or a person confirmed it, otherwise "" (nobody may
+    write to the sender yet, or ever: ``do_not_write``)."""
+    if row.recipient_trust in ("trusted", "confirmed"):
+        return (row.recipient_address or "").lower()
+    return ""
 
 
 @dataclass(frozen=True)

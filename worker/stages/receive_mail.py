@@ -12,11 +12,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from worker.adapters.db_models import InboundMessage, MessageKey, PollState
+from worker.adapters.attachment_store import (
+    DEFAULT_STREAM_BYTES,
+    Layout,
+    discard_spools,
+    item_size,
+    plan,
+    store_bodies,
+)
+from worker.adapters.db_models import (
+    Case,
+    InboundMessage,
+    Letter,
+    MessageKey,
+    PollState,
+    ServiceRequest,
+)
 from worker.bootstrap import App
 from worker.jobs import BATCH_SIZE, chunks
 from worker.ports import Mailbox, RawInbound
@@ -38,23 +54,37 @@ def dedupe_key(raw: bytes, message_id: str) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _new_row(item: RawInbound, source: str, now: datetime) -> InboundMessage:
-    message_id = _message_id(item.raw)
+def _new_row(
+    item: RawInbound, source: str, now: datetime, address: str = "", layout: Layout | None = None
+) -> InboundMessage:
+    raw = layout.skeleton if layout is not None else item.raw
+    message_id = _message_id(raw)
+    if layout is not None and not message_id:
+        key = "sha256:" + layout.sha256  # of the whole message, as dedupe_key would hash it
+    else:
+        key = dedupe_key(raw, message_id)
     return InboundMessage(
         source=source,
         mailbox=item.mailbox,
+        mailbox_address=address,
         uidvalidity=item.uidvalidity,
         uid=item.uid,
         message_id=message_id,
-        dedupe_key=dedupe_key(item.raw, message_id),
-        raw=item.raw,
-        size=len(item.raw),
+        dedupe_key=key,
+        raw=raw,
+        size=layout.size if layout is not None else len(item.raw),
         stored_at=now,
         touched_at=now,
     )
 
 
-def store(app: App, item: RawInbound, source: str = "email") -> tuple[int, bool]:
+def _stream_threshold(app: App) -> int:
+    return int(getattr(app.settings, "attachment_stream_bytes", 0) or DEFAULT_STREAM_BYTES)
+
+
+def store(
+    app: App, item: RawInbound, source: str = "email", address: str = ""
+) -> tuple[int, bool]:
     """Store one raw message. Returns (inbound id, whether it needs processing)."""
     try:
         with app.db.session() as session:
@@ -67,10 +97,13 @@ def store(app: App, item: RawInbound, source: str = "email") -> tuple[int, bool]
             )
             if existing is not None:
                 return existing.id, False
-            row = _new_row(item, source, app.clock.now())
+            layout = plan(item, _stream_threshold(app))
+            row = _new_row(item, source, app.clock.now(), address, layout)
             key = row.dedupe_key
             session.add(row)
             session.flush()
+            if layout is not None:
+                store_bodies(session, row.id, item, layout)
             fresh = True
             try:
                 with session.begin_nested():
@@ -112,21 +145,24 @@ def _note_poll(session, item: RawInbound, now: datetime) -> None:  # type: ignor
 
 
 def store_batch(
-    app: App, items: Sequence[RawInbound], source: str = "email"
+    app: App, items: Sequence[RawInbound], source: str = "email", address: str = ""
 ) -> list[tuple[int, bool]]:
     """Store a batch of raw messages in one transaction; returns (inbound id, needs processing)
     per item, in order. Same guarantees as ``store``: a (mailbox, UIDVALIDITY, UID) already
     stored is a no-op and a Message-ID already seen is recorded as a duplicate. If another poller
-    races us to the same messages the batch falls back to storing one at a time."""
+    races us to the same messages the batch falls back to storing one at a time. `address` is
+    the address the batch's mailbox receives mail at (letters answering it come from there)."""
     if not items:
         return []
     try:
-        return _store_batch(app, items, source)
+        return _store_batch(app, items, source, address)
     except IntegrityError:
-        return [store(app, item, source) for item in items]
+        return [store(app, item, source, address) for item in items]
 
 
-def _store_batch(app: App, items: Sequence[RawInbound], source: str) -> list[tuple[int, bool]]:
+def _store_batch(
+    app: App, items: Sequence[RawInbound], source: str, address: str = ""
+) -> list[tuple[int, bool]]:
     now = app.clock.now()
     with app.db.session() as session:
         existing: dict[tuple[str, int, int], int] = {}
@@ -141,14 +177,23 @@ def _store_batch(app: App, items: Sequence[RawInbound], source: str) -> list[tup
             ):
                 existing[(mailbox, uidvalidity, uid)] = row_id
         new: list[tuple[int, RawInbound, InboundMessage]] = []
+        layouts: dict[int, Layout] = {}
+        threshold = _stream_threshold(app)
         for position, item in enumerate(items):
             if (item.mailbox, item.uidvalidity, item.uid) in existing:
                 continue
-            row = _new_row(item, source, now)
+            layout = plan(item, threshold)
+            if layout is not None:
+                layouts[position] = layout
+            row = _new_row(item, source, now, address, layout)
             existing[(item.mailbox, item.uidvalidity, item.uid)] = -1  # a repeat in the batch
             new.append((position, item, row))
         session.add_all([row for _p, _i, row in new])
         session.flush()
+        # Big attachment bodies go to their own table a chunk at a time, in this transaction.
+        for position, item, row in new:
+            if position in layouts:
+                store_bodies(session, row.id, item, layouts[position])
         keys = {row.dedupe_key for _p, _i, row in new}
         seen = {
             key: inbound_id
@@ -176,7 +221,7 @@ def _store_batch(app: App, items: Sequence[RawInbound], source: str) -> list[tup
                 key=lambda i: (i.uidvalidity, i.uid),
             )
             _note_poll(session, newest, now)
-        if any(len(item.raw) > BIG_MESSAGE for item in items):
+        if any(item_size(item) > BIG_MESSAGE for item in items):
             # libpq keeps its output buffer at the largest message sent: close this connection
             # when it is given back rather than keep that buffer in the pool.
             close_connection_later(session)
@@ -208,13 +253,17 @@ def poll_batch(app: App, mailbox: Mailbox, limit: int = BATCH_SIZE) -> tuple[int
     when nothing was read, not when nothing was new (a batch of duplicates is not the end)."""
     queued: list[int] = []
     items = mailbox.fetch_new(limit)
-    if items:
-        stored = store_batch(app, items)
-        # Only now, with the batch committed, may the messages leave the folder.
-        _mark_processed(mailbox, items)
-        queued = [inbound_id for inbound_id, fresh in stored if fresh]
-        for batch in chunks(queued):
-            app.jobs.enqueue("parse", batch)
+    try:
+        if items:
+            stored = store_batch(app, items, address=getattr(mailbox, "address", "") or "")
+            # Only now, with the batch committed, may the messages leave the folder.
+            _mark_processed(mailbox, items)
+            queued = [inbound_id for inbound_id, fresh in stored if fresh]
+            for batch in chunks(queued):
+                app.jobs.enqueue("parse", batch)
+    finally:
+        # Temporary copies of big messages: stored now, or fetched again next time.
+        discard_spools(items)
     with app.db.session() as session:
         state = session.get(PollState, mailbox.name)
         if state is None:
@@ -241,3 +290,57 @@ def record_poll_error(app: App, mailbox_name: str, error: str) -> None:
             state = PollState(mailbox=mailbox_name)
             session.add(state)
         state.last_error = f"{datetime.now(UTC).isoformat()} {error}"[:1000]
+
+
+def reply_from_addresses(session: Any, letters: Sequence[Letter]) -> dict[int, str]:
+    """Letter id -> the address the resident wrote to, for letters that answer mail read from
+    one of several mailboxes: the message the letter answers, else the one that opened its case
+    or service request. Letters with none (the web form, a phone call) are left out, and go
+    from the default address."""
+    wanted: dict[int, list[int]] = {}
+    case_ids = {letter.case_id for letter in letters if letter.case_id}
+    request_ids = {letter.service_request_id for letter in letters if letter.service_request_id}
+    case_origin = (
+        dict(
+            session.execute(
+                select(Case.id, Case.origin_inbound_id).where(Case.id.in_(case_ids))
+            ).all()
+        )
+        if case_ids
+        else {}
+    )
+    request_origin = (
+        dict(
+            session.execute(
+                select(ServiceRequest.id, ServiceRequest.origin_inbound_id).where(
+                    ServiceRequest.id.in_(request_ids)
+                )
+            ).all()
+        )
+        if request_ids
+        else {}
+    )
+    for letter in letters:
+        candidates = [
+            letter.cause_inbound_id,
+            case_origin.get(letter.case_id),
+            request_origin.get(letter.service_request_id),
+        ]
+        wanted[letter.id] = [c for c in candidates if c]
+    inbound_ids = {i for ids in wanted.values() for i in ids}
+    if not inbound_ids:
+        return {}
+    addresses = {
+        row_id: address
+        for row_id, address in session.execute(
+            select(InboundMessage.id, InboundMessage.mailbox_address).where(
+                InboundMessage.id.in_(inbound_ids), InboundMessage.mailbox_address != ""
+            )
+        )
+    }
+    result: dict[int, str] = {}
+    for letter_id, ids in wanted.items():
+        found = next((addresses[i] for i in ids if i in addresses), "")
+        if found:
+            result[letter_id] = found
+    return result

@@ -34,6 +34,7 @@ from worker.domain import letters
 from worker.domain.errors import TransitionRefused
 from worker.domain.mail_safety import assess
 from worker.domain.parsing import bounced_message_ids, find_case_refs
+from worker.domain.recipient import explain
 from worker.domain.relatedness import seems_related
 from worker.records import (
     Residents,
@@ -45,9 +46,10 @@ from worker.records import (
     save_state,
     state_of,
 )
+from worker.service import hazards as hazard_records
 from worker.stages.batch import note_inbound_error, run_batch
 from worker.stages.compose import LetterRefused, SentCounts, queue_letter
-from worker.stages.parse import inbound_at, parsed_view
+from worker.stages.parse import ensure_decision, inbound_at, parsed_view, reply_address
 
 # Service requests are answered under the landlord's service standards, not the Code's complaint
 # timescales; this is the date the acknowledgement promises the next contact by.
@@ -68,10 +70,12 @@ STAGE_OPEN = BEFORE_RESPONSE | {
 def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
     """Route a batch in one transaction; returns the letters to send, as one batch."""
     letters: list[Letter] = []
+    hazard_letters: list[tuple[int, Letter]] = []  # the teams told of hazards (SPEC 11)
 
     def work(session: Session, rows: Sequence[InboundMessage]) -> Callable[[InboundMessage], bool]:
         now = app.clock.now()
         letters.clear()  # a second, isolated run starts again
+        hazard_letters.clear()
         batch = _Batch(session, app, rows)
 
         def one(row: InboundMessage) -> bool:
@@ -81,6 +85,7 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
             row.attempts = 0
             row.touched_at = now
             letters.extend(router.letters)
+            hazard_letters.extend((row.id, letter) for letter in router.hazard_letters)
             return True
 
         return one
@@ -100,7 +105,7 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
         letter.id
         for letter in letters
         if letter.status == "pending" and letter.cause_inbound_id in done
-    ]
+    ] + [letter.id for row_id, letter in hazard_letters if row_id in done]
     return [("send", to_send)]
 
 
@@ -109,13 +114,15 @@ class _Batch:
 
     def __init__(self, session: Session, app: App, rows: Sequence[InboundMessage]) -> None:
         self.ids = ids_for(app.db, session)
-        self.residents = Residents(
-            session, [r.from_addr for r in rows if "@" in r.from_addr], self.ids
-        )
+        for row in rows:
+            ensure_decision(app, row)
+        self.residents = Residents(session, [resident_address(r) for r in rows], self.ids)
         self.sent_counts = SentCounts()
         self.sent_counts.prefetch(session, app, rows)
         # Cases and requests opened in this transaction: no letter can exist for them yet.
         self.fresh_refs: set[str] = set()
+        # Messages never routed before (no hazard record of theirs can exist yet).
+        self.first_routed: set[int] = {r.id for r in rows if not r.outcome}
 
 
 class _Router:
@@ -128,6 +135,11 @@ class _Router:
         self.batch = batch or _Batch(session, app, [row])
         self._reviewed = False
         self.letters: list[Letter] = []
+        self.hazards: list[dict[str, Any]] = []
+        self.hazard_letters: list[Letter] = []
+        # Automatic letters not written because the sender's address is not trusted (SPEC
+        # section 6): a person confirms the address, then ``write_held`` writes them.
+        self.held: list[str] = []
         self.received: date = row.received_on or app.clock.today()
         # Kept by the parse stage: the message is never parsed twice.
         self.parsed = parsed_view(row)
@@ -135,6 +147,20 @@ class _Router:
     # -- decisions -------------------------------------------------------------------------
 
     def route(self) -> None:
+        self.hazards = hazard_records.detections(self.app, self.row)  # Awaab's Law, SPEC 11
+        self._route()
+        # Whatever became of the message, each potential hazard gets its record and its team is
+        # told at once (after the case or request exists, so the record links to it).
+        self.hazard_letters = hazard_records.record(
+            self.app,
+            self.session,
+            self.row,
+            self.hazards,
+            ids=self.batch.ids,
+            fresh=self.row.id in self.batch.first_routed,
+        )
+
+    def _route(self) -> None:
         row = self.row
         parsed = self.parsed
         # A reply quoting one of our references threads to its case whatever the model thought
@@ -224,6 +250,12 @@ class _Router:
     def open_complaint(self) -> None:
         resident = self.resident()
         case = self.create_case(resident, pending=False)
+        if self.must_hold("stage1_acknowledgement", case):
+            # Not acknowledged until the letter can go: the 5-day clock keeps running (6.2).
+            return
+        self.acknowledge_complaint(case)
+
+    def acknowledge_complaint(self, case: Case) -> None:
         state = state_of(case)
         ack_on = self.acknowledge_on()
         state, event = machine.acknowledge(state, ack_on, self.app.calendar, machine.SYSTEM_ACTOR)
@@ -232,7 +264,7 @@ class _Router:
         self.letter(
             "stage1_acknowledgement",
             letters.stage1_acknowledgement(
-                self.app.landlord, self.recipient(resident), self.facts(case, state.stage1)
+                self.app.landlord, self.recipient(case.resident), self.facts(case, state.stage1)
             ),
             case,
         )
@@ -266,17 +298,22 @@ class _Router:
             inbound_id=self.row.id,
             ref=sr.ref,
         )
+        if self.must_hold("service_request_acknowledgement", None, sr):
+            return
+        self.acknowledge_service_request(sr, resident)
+
+    def acknowledge_service_request(self, sr: ServiceRequest, resident: Resident) -> None:
         context = letters.service_request_acknowledgement(
             self.app.landlord,
             self.recipient(resident),
             ref=sr.ref,
-            received=self.received,
-            summary=summary,
+            received=sr.received,
+            summary=sr.summary,
             next_steps=(
                 "The right team will look at your request and contact you to arrange what is "
                 "needed."
             ),
-            due_by=due,
+            due_by=sr.due_by,
         )
         self.letter("service_request_acknowledgement", context, None, service_request=sr)
 
@@ -286,16 +323,23 @@ class _Router:
         case = self.create_case(resident, pending=True)
         case.proposed_label = self.row.label
         case.proposed_reason = self.row.reason
+        # An untrusted address takes the message's one review item first; once a person has
+        # dealt with the address, the item becomes this triage decision (worker/services.py).
+        if self.must_hold("receipt", case):
+            return
         self.review(case, self.row.label, self.row.reason)
+        self.send_receipt(case)
+
+    def send_receipt(self, case: Case) -> None:
         stage1 = state_of(case).stage1
-        hear_by = stage1.acknowledge_by or self.received
+        hear_by = stage1.acknowledge_by or stage1.received
         self.letter(
             "receipt",
             letters.receipt(
                 self.app.landlord,
-                self.recipient(resident),
+                self.recipient(case.resident),
                 ref=case.ref,
-                received=self.received,
+                received=stage1.received,
                 hear_by=hear_by,
             ),
             case,
@@ -311,14 +355,17 @@ class _Router:
         known = {case.resident.email, *[e.lower() for e in case.resident.other_emails]}
         if case.resident.representative_email:
             known.add(case.resident.representative_email.lower())
-        if row.from_addr and row.from_addr not in known:
+        # The modern parser's reading of the sender (trusted, or the candidate a person would
+        # confirm); the lenient reading only where it found nothing deliverable.
+        sender = (row.recipient_address or row.from_addr).lower()
+        if sender and sender not in known:
             # A different address quoting the reference: keep it on the case, but a person
             # confirms it is the resident before we write to that address.
             audit(
                 self.session,
                 "system",
                 "case.reply_from_new_address",
-                f"reply from {row.from_addr}, not the address on file",
+                f"reply from {sender}, not the address on file",
                 case_id=case.id,
                 inbound_id=row.id,
             )
@@ -366,6 +413,12 @@ class _Router:
             return
         save_state(self.session, case, state)
         record_transition(self.session, case, event)
+        if self.must_hold("stage2_acknowledgement", case):
+            return  # the stage 2 request is recorded; acknowledged once the letter can go (6.11)
+        self.acknowledge_escalation(case)
+
+    def acknowledge_escalation(self, case: Case) -> None:
+        state = state_of(case)
         ack_on = self.acknowledge_on()
         state, event = machine.acknowledge(state, ack_on, self.app.calendar, machine.SYSTEM_ACTOR)
         save_state(self.session, case, state)
@@ -437,12 +490,8 @@ class _Router:
     # -- building blocks -----------------------------------------------------------------------
 
     def resident(self) -> Resident:
-        # A message with no usable sender still becomes a record a person can act on; it gets
-        # its own placeholder so unrelated anonymous messages are never merged.
-        address = (
-            self.row.from_addr if "@" in self.row.from_addr else f"unknown-sender-{self.row.id}"
-        )
-        return self.batch.residents.get(address, self.row.from_name)
+        self.recipient_trusted()  # the decision exists before the record is chosen
+        return self.batch.residents.get(resident_address(self.row), self.row.from_name)
 
     def create_case(self, resident: Resident, pending: bool) -> Case:
         row = self.row
@@ -514,7 +563,9 @@ class _Router:
     ) -> letters.CaseFacts:
         return letter_facts.case_facts(self.app, case, stage, escalated)
 
-    def review(self, case: Case | None, label: str, reason: str) -> None:
+    def review(
+        self, case: Case | None, label: str, reason: str, evidence: list[str] | None = None
+    ) -> None:
         # One item per message: one this router wrote is remembered, one written earlier (a
         # staff action routing the message again) is looked up, without flushing the batch.
         if self._reviewed:
@@ -533,11 +584,13 @@ class _Router:
                 proposed_label=label,
                 proposed_reason=reason,
                 confidence=self.row.confidence,
-                evidence=list(self.row.triage_reasons or []),
+                evidence=list(self.row.triage_reasons or []) if evidence is None else evidence,
             )
         )
 
     def letter(self, kind: str, context: dict[str, Any], case: Case | None, **kw: Any) -> None:
+        if self.must_hold(kind, case, kw.get("service_request")):
+            return
         if "@" not in self.row_reply_address():
             # Nowhere to write to: a person must reach the resident another way.
             self.review(case, "no_reply_address", kind)
@@ -551,6 +604,10 @@ class _Router:
             )
             return
         ref = case.ref if case else kw["service_request"].ref
+        if self.hazards and kind in hazard_records.ACKNOWLEDGEMENTS:
+            # Awaab's Law: the resident is told it is treated as a potential hazard, and by when.
+            notice = hazard_records.notice(self.app, self.hazards, self.row)
+            context = {**context, "hazard_notice": notice}
         try:
             letter = queue_letter(
                 self.session,
@@ -581,8 +638,83 @@ class _Router:
 
     def row_reply_address(self) -> str:
         # Letters go to the sender, never to a Reply-To nobody has confirmed as the resident's:
-        # an acknowledgement repeats the complaint, which is personal information.
-        return self.row.from_addr.lower()
+        # an acknowledgement repeats the complaint, which is personal information. The address
+        # is the one the trusted-recipient decision read with the modern header parser (or a
+        # person confirmed); an untrusted sender has none until a person confirms one.
+        self.recipient_trusted()
+        return reply_address(self.row)
+
+    # -- trusted recipient (SPEC section 6, issue 7) --------------------------------------------
+
+    def recipient_trusted(self) -> bool:
+        ensure_decision(self.app, self.row)  # parsed before the decision existed
+        return self.row.recipient_trust in ("trusted", "confirmed")
+
+    def must_hold(
+        self, kind: str, case: Case | None, service_request: ServiceRequest | None = None
+    ) -> bool:
+        """True (and the letter held, with a confirm_address item for a person) when ``kind``
+        may not go automatically to this sender. A message with simply no address is left to
+        ``letter`` (no_reply_address), as before."""
+        if self.recipient_trusted():
+            return False
+        reasons = [str(r) for r in self.row.recipient_reasons or []]
+        if "@" not in self.row.from_addr and all(r == "no_address" for r in reasons):
+            return False
+        if kind not in self.held:
+            self.held.append(kind)
+        shown = [explain(*r.split(": ", 1)) if ": " in r else explain(r) for r in reasons]
+        self.review(case, "confirm_address", kind, evidence=shown)
+        audit(
+            self.session,
+            "system",
+            "letter.held",
+            f"{kind} not sent: the sender's address is not trusted; a person confirms it first "
+            f"(SPEC section 6): {'; '.join(reasons)}"[:2000],
+            case_id=case.id if case else None,
+            inbound_id=self.row.id,
+            kind=kind,
+            service_request=service_request.ref if service_request else None,
+            reasons=reasons,
+        )
+        return True
+
+    def write_held(self, kind: str) -> bool:
+        """Write a letter held for an unconfirmed address, once a person has confirmed it: the
+        same code as the automatic path, so the letter is the one it would have been, dated
+        now. The outbox's dedupe key keeps it to one letter however often this runs. Returns
+        whether the letter was still due (False: the case has moved on, e.g. a person already
+        decided it)."""
+        row = self.row
+        case = self.session.get(Case, row.case_id) if row.case_id else None
+        status = case.status if case is not None else ""
+        if kind == "stage1_acknowledgement" and status == machine.Status.STAGE1_OPEN.value:
+            assert case is not None
+            self.acknowledge_complaint(case)
+            return True
+        if kind == "stage2_acknowledgement" and status == machine.Status.STAGE2_REQUESTED.value:
+            assert case is not None
+            self.acknowledge_escalation(case)
+            return True
+        if kind == "receipt" and status == machine.Status.PENDING_TRIAGE.value:
+            assert case is not None
+            self.send_receipt(case)
+            return True
+        if kind == "service_request_acknowledgement" and row.service_request_id:
+            sr = self.session.get(ServiceRequest, row.service_request_id)
+            resident = self.session.get(Resident, sr.resident_id) if sr else None
+            if sr is not None and resident is not None:
+                self.acknowledge_service_request(sr, resident)
+                return True
+        return False
+
+
+def resident_address(row: InboundMessage) -> str:
+    """The address the sender's resident record is kept under: the trusted (or confirmed)
+    address, else a placeholder of this message's own. A doubtful From never joins, or creates,
+    a record under an address nobody has confirmed; a person's confirmation gives the record its
+    address (worker/services.py). Unrelated anonymous messages are never merged."""
+    return reply_address(row) or f"unknown-sender-{row.id}"
 
 
 def _summary(issue: object, subject: str, text: str) -> str:

@@ -29,6 +29,7 @@ from worker.domain.mail_safety import outgoing_auto_headers
 from worker.domain.parsing import safe_header_value
 from worker.ports import MailSender, SendResult
 from worker.records import audit
+from worker.stages.receive_mail import reply_from_addresses
 
 MAX_BACKOFF_SECONDS = 300
 
@@ -56,7 +57,7 @@ class _LetterPolicy(Compat32):
 _POLICY = _LetterPolicy()
 
 
-def build_message(app: App, letter: Letter) -> Message:
+def build_message(app: App, letter: Letter, from_address: str = "") -> Message:
     """The letter as a MIME message (multipart/alternative: text, then accessible HTML).
 
     Built with the classic (compat32) classes: the modern API parses every header we set back
@@ -64,7 +65,9 @@ def build_message(app: App, letter: Letter) -> Message:
     clean (``safe_header_value`` on everything from a resident); non-ASCII ones are written as
     RFC 2047 encoded words, and the result parses without defects under ``policy.default``."""
     msg = MIMEMultipart("alternative", policy=_POLICY)
-    msg["From"] = formataddr((safe_header_value(app.landlord.name), app.from_address), "utf-8")
+    # From the mailbox the resident wrote to (several mailboxes, issue 8), else the default.
+    sender = from_address or app.from_address
+    msg["From"] = formataddr((safe_header_value(app.landlord.name), sender), "utf-8")
     msg["To"] = letter.recipient
     msg["Subject"] = _header(letter.subject)
     msg["Date"] = format_datetime(app.clock.now())
@@ -75,7 +78,7 @@ def build_message(app: App, letter: Letter) -> Message:
     msg["X-Complaints-Case-Ref"] = letter.ref
     msg["X-Complaints-Letter-Kind"] = letter.kind
     if letter.automatic:
-        for name, value in outgoing_auto_headers(f"{app.from_address} {letter.ref}").items():
+        for name, value in outgoing_auto_headers(f"{sender} {letter.ref}").items():
             msg[name] = value
     msg.attach(MIMEText(letter.text, "plain", _UTF8_QP, policy=_POLICY))  # type: ignore[arg-type]
     msg.attach(MIMEText(letter.html, "html", _UTF8_QP, policy=_POLICY))  # type: ignore[arg-type]
@@ -115,9 +118,12 @@ def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
             letter.id: letter
             for letter in session.scalars(select(Letter).where(Letter.id.in_(ids)))
         }
+        reply_from = reply_from_addresses(session, list(by_id.values()))
         for letter_id in ids:
             try:
-                messages.append(build_message(app, by_id[letter_id]))
+                messages.append(
+                    build_message(app, by_id[letter_id], reply_from.get(letter_id, ""))
+                )
                 built.append(letter_id)
             except Exception as exc:  # noqa: BLE001 - this letter fails alone
                 broken[letter_id] = PermanentError(f"the letter could not be built: {exc}")

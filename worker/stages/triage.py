@@ -67,6 +67,7 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
             if result is None:
                 raise RuntimeError("no triage result")
             _record(session, row, result, now)
+            _hazards(app, session, row)
             return True
 
         return one
@@ -139,6 +140,25 @@ def _record(session: Session, row: InboundMessage, result: TriageResult, now: da
         reason=result.reason,
         confidence=round(float(result.confidence), 3),
         needs_review=bool(result.needs_review),
+    )
+
+
+def _hazards(app: App, session: Session, row: InboundMessage) -> None:
+    """Awaab's Law (SPEC section 11): every item, whatever its label, is checked for potential
+    hazards; what is found is kept on the row, with the reasons, for the route stage."""
+    from worker.service import hazards
+
+    found = hazards.detect_row(app, row, parsed_view(row).new_text or row.text)
+    if not found:
+        return
+    row.flags = {**(row.flags or {}), "hazards": found}
+    audit(
+        session,
+        "classifier",
+        "inbound.hazard_suspected",
+        "; ".join(f"{d['severity']}: {d['title']}" for d in found),
+        inbound_id=row.id,
+        kinds=[d["kind"] for d in found],
     )
 
 

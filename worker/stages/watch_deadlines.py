@@ -9,20 +9,25 @@ A round costs what is due, not the caseload: the database hands over only the st
 whose date is on or before the due-soon cutoff (partial indexes of migration 0003 hold just the
 stages still waiting and the actions not done), then those cases by primary key, then only their
 earlier events. The pure rules below decide on them exactly as they would in a full sweep.
+
+Awaab's Law hazard clocks (SPEC section 11) are watched by ``run_hazards`` in the same way: each
+(hazard, clock, due, status) raised once, and once per safety deadline the flag that suitable
+alternative accommodation is needed. ``run_all`` is one round of both, as the worker runs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import CompoundSelect, select, union
 from sqlalchemy.orm import Session, raiseload
 
-from worker.adapters.db_models import AuditEvent, Case, CaseAction, CaseStage
+from worker.adapters.db_models import AuditEvent, Case, CaseAction, CaseStage, Hazard
 from worker.bootstrap import App
+from worker.domain import hazards as hazard_rules
 from worker.domain.cases import TERMINAL, CaseState, Status, current_stage
 from worker.domain.timescales import (
     DUE_SOON_WORKING_DAYS,
@@ -305,3 +310,165 @@ def run(app: App) -> list[dict[str, Any]]:
                 audit(session, ACTOR, event["action"], event["text"], case_id=case_id, **details)
             raised.extend(events)
     return raised
+
+
+# -- hazard clocks (Awaab's Law, SPEC section 11) ------------------------------------------------
+
+HAZARD_ACTIONS: Final = (
+    "hazard.due_soon",
+    "hazard.overdue",
+    "hazard.alternative_accommodation_needed",
+)
+# What each clock asks for, and the event staff record to stop it (``complaints hazard record``).
+_CLOCK_TEXT: Final = {
+    "investigate": ("investigation", "investigated"),
+    "make_safe": ("making the home safe", "safety_work_done"),
+    "summary": ("written summary to the resident", "summary_sent"),
+    "safety_work": ("relevant safety work", "safety_work_done"),
+    "preventative_begin": ("beginning the preventative work", "preventative_begun"),
+    "preventative_start": ("starting the preventative work", "preventative_started"),
+}
+
+
+def _due_text(clock: hazard_rules.Clock) -> str:
+    """A day for the working-day clocks; a London time for the 24-hour ones."""
+    if clock.due_on is not None:
+        return clock.due_on.isoformat()
+    return clock.due_at.astimezone(hazard_rules.LONDON).strftime("%Y-%m-%d %H:%M")
+
+
+def _due_key(clock: hazard_rules.Clock) -> str:
+    return clock.due_on.isoformat() if clock.due_on is not None else clock.due_at.isoformat()
+
+
+def _cite(regulation: str) -> str:
+    return regulation if regulation.startswith("SI ") else f"SI 2025/1042, {regulation}"
+
+
+def describe_hazard(h: Hazard, clock: hazard_rules.Clock, status: str) -> str:
+    """The event text staff read: which hazard, which clock, when, and what to record."""
+    what, event = _CLOCK_TEXT[clock.name]
+    due = _due_text(clock)
+    when = f"overdue since {due}" if status == "overdue" else f"due {due}"
+    return (
+        f"hazard {h.id} ({h.ref}, {h.severity}: {h.title}): {what} {when} "
+        f"({_cite(clock.regulation)}); when done, record it: "
+        f"complaints hazard record {h.id} --event {event}"
+    )
+
+
+def hazard_events(
+    h: Hazard, now: datetime, calendar: Calendar, already: set[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """What to raise for one hazard now, leaving out what was raised before (``already``)."""
+    from worker.service.hazards import progress_of
+
+    progress = progress_of(h)
+    found: list[tuple[str, str, hazard_rules.Clock, str]] = [
+        (f"hazard.{status}", status, clock, describe_hazard(h, clock, status))
+        for clock, status in hazard_rules.watched(progress, now, calendar)
+    ]
+    safety = hazard_rules.safety_clock(progress, calendar)
+    if safety is not None and hazard_rules.needs_alternative_accommodation(progress, now, calendar):
+        found.append(
+            (
+                "hazard.alternative_accommodation_needed",
+                "alternative_accommodation_needed",
+                safety,
+                f"hazard {h.id} ({h.ref}, {h.severity}: {h.title}): the home "
+                f"{'was not' if now > safety.due_at else 'may not be'} made safe by "
+                f"{_due_text(safety)}: secure suitable alternative accommodation for the "
+                f"household and record it: complaints hazard record {h.id} "
+                "--event alternative_accommodation",
+            )
+        )
+    events: list[dict[str, Any]] = []
+    for action, status, clock, text in found:
+        key = (h.id, clock.name, _due_key(clock), status)
+        if key in already:
+            continue
+        already.add(key)
+        events.append(
+            {
+                "hazard_id": h.id,
+                "case_id": h.case_id,
+                "ref": h.ref,
+                "action": action,
+                "status": status,
+                "kind": f"hazard_{clock.name}",
+                "clock": clock.name,
+                "severity": h.severity,
+                "due": _due_key(clock),
+                "text": text,
+            }
+        )
+    return events
+
+
+def hazards_raised_before(session: Session, hazards: Sequence[Hazard]) -> set[tuple[Any, ...]]:
+    """The keys of the hazard events this watcher raised before for ``hazards``.
+
+    Found through the case (indexed) for hazards on a case, through the message for those on a
+    service request; each key names its hazard, so other hazards' rows never match."""
+    on_case = sorted({h.case_id for h in hazards if h.case_id is not None})
+    others = sorted({h.inbound_id for h in hazards if h.case_id is None})
+    already: set[tuple[Any, ...]] = set()
+    for column, ids in ((AuditEvent.case_id, on_case), (AuditEvent.inbound_id, others)):
+        for chunk in _chunks(ids):
+            rows = session.scalars(
+                select(AuditEvent.details).where(
+                    column.in_(chunk),
+                    AuditEvent.action.in_(HAZARD_ACTIONS),
+                    AuditEvent.actor == ACTOR,
+                )
+            )
+            for details in rows:
+                d = details or {}
+                already.add((d.get("hazard_id"), d.get("clock"), d.get("due"), d.get("status")))
+    return already
+
+
+def run_hazards(app: App) -> list[dict[str, Any]]:
+    """Raise the hazard clocks that are due soon or missed, and the alternative accommodation a
+    missed safety deadline calls for; each once (see ``run``). Reads the hazards not yet closed:
+    with a 12-week clock among them they are few beside the caseload."""
+    from worker.service.hazards import statutory_calendar
+
+    now = app.clock.now()
+    today = app.clock.today()
+    calendar = statutory_calendar(app)
+    raised: list[dict[str, Any]] = []
+    with app.db.session() as session:
+        hazards = list(
+            session.scalars(
+                select(Hazard).where(Hazard.status.in_(("open", "confirmed"))).order_by(Hazard.id)
+            )
+        )
+        # Only hazards with something to raise need their earlier events read.
+        due = [h for h in hazards if hazard_events(h, now, calendar, set())]
+        if not due:
+            return []
+        already = hazards_raised_before(session, due)
+        for h in due:
+            for event in hazard_events(h, now, calendar, already):
+                details = {
+                    k: event[k]
+                    for k in ("hazard_id", "ref", "kind", "clock", "severity", "due", "status")
+                }
+                details["raised_on"] = today
+                audit(
+                    session,
+                    ACTOR,
+                    event["action"],
+                    event["text"],
+                    case_id=h.case_id,
+                    inbound_id=h.inbound_id,
+                    **details,
+                )
+                raised.append(event)
+    return raised
+
+
+def run_all(app: App) -> list[dict[str, Any]]:
+    """One round of the watcher: case deadlines, then hazard clocks."""
+    return [*run(app), *run_hazards(app)]

@@ -13,13 +13,17 @@ Routes (server-rendered, work without JavaScript):
                               the other review items (new address, reply after a final answer)
 ``/operations``               queue health for the operations role (the numbers of /metrics)
 ``/complain``                 the public complaint form (no sign-in)
-``/healthz``                  JSON: database, broker, mailbox reachable (200, or 503)
-``/metrics``                  Prometheus text, computed from the database at scrape time
+``/healthz``                  JSON: database, broker, mailbox, outbox ok or not (200, or 503);
+                              details only with ``COMPLAINTS_HEALTH_TOKEN`` as a bearer token
+``/metrics``                  Prometheus text, computed from the database at scrape time; with
+                              ``COMPLAINTS_METRICS_TOKEN`` set, only for that bearer token
 ============================  ==========================================================
 
 Environment: ``COMPLAINTS_STAFF_FILE`` or ``COMPLAINTS_WEB_DEV_USER`` (see auth.py),
 ``COMPLAINTS_SECRET_KEY`` (signs session cookies; at least 32 characters; required with a staff
 file), ``COMPLAINTS_WEB_SECURE_COOKIES=1`` behind HTTPS, plus the usual database settings.
+Every POST must come from the console's own origin (``Origin``, else ``Referer``) or one listed
+in ``COMPLAINTS_WEB_ALLOWED_ORIGINS``, on top of the CSRF token.
 """
 
 from __future__ import annotations
@@ -48,7 +52,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from worker.domain.errors import ComplaintsError, ConfigurationError
 from worker.web import console, public
 from worker.web.auth import StaffDirectory, StaffUser, load_directory
-from worker.web.session import SignedCookieSessionMiddleware, csrf_ok, csrf_token
+from worker.web.session import (
+    SameOriginMiddleware,
+    SignedCookieSessionMiddleware,
+    bearer_token,
+    csrf_ok,
+    csrf_token,
+    token_matches,
+)
 
 if TYPE_CHECKING:
     from worker.bootstrap import App
@@ -300,14 +311,37 @@ async def home(request: Request) -> Response:
 # -- operations ----------------------------------------------------------------------------------
 
 
-async def healthz(request: Request) -> Response:
-    from worker.health import check_health
+def _unauthorised(what: str) -> Response:
+    return Response(
+        f"{what} needs the right bearer token (Authorization: Bearer ...).\n",
+        status_code=401,
+        media_type="text/plain",
+        headers={"WWW-Authenticate": 'Bearer realm="complaints"'},
+    )
 
+
+async def healthz(request: Request) -> Response:
+    """ok / not ok per check for anyone (load balancers, uptime monitors); the details (hosts,
+    folders, error text) only with ``COMPLAINTS_HEALTH_TOKEN`` as a bearer token. A token that is
+    sent but wrong is refused rather than ignored, so a misconfigured monitor is noticed."""
+    from worker.health import check_health, public_view
+
+    expected = web(request).core.settings.health_token.reveal()
+    given = bearer_token(request.headers.get("authorization"))
+    detailed = given is not None and token_matches(given, expected)
+    if given is not None and not detailed:
+        return _unauthorised("/healthz with details")
     result = await run_in_threadpool(check_health, web(request).core)
-    return JSONResponse(result, status_code=200 if result["ok"] else 503)
+    body = result if detailed else public_view(result)
+    return JSONResponse(body, status_code=200 if result["ok"] else 503)
 
 
 async def metrics(request: Request) -> Response:
+    expected = web(request).core.settings.metrics_token.reveal()
+    if expected and not token_matches(
+        bearer_token(request.headers.get("authorization")), expected
+    ):
+        return _unauthorised("/metrics")
     body = await run_in_threadpool(generate_latest, web(request).registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
@@ -357,7 +391,7 @@ def create_app(
         app = bootstrap(upgrade=False)
     routes = [
         Route("/", home),
-        Route("/login", login_page, methods=["GET", "POST"]),
+        Route("/login", console.login_page, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
@@ -371,6 +405,8 @@ def create_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            # Before the session and any form is read: a cross-site POST changes nothing.
+            Middleware(SameOriginMiddleware, allowed_origins=app.settings.web_allowed_origins),
             Middleware(SignedCookieSessionMiddleware, secret=secret, https_only=secure),
         ],
         exception_handlers={404: _not_found, 500: _server_error},

@@ -1,7 +1,12 @@
-"""Staff accounts, password hashes and roles for the console.
+"""Who may sign in to the console, and with what role.
 
-Accounts live in a TOML file named by ``COMPLAINTS_STAFF_FILE`` (no secrets in the repository:
-keep the real file beside the deployment, readable only by the service)::
+Accounts live in the database (``staff_accounts``; worker/service/staff.py), managed with
+``complaints staff add|list|disable|enable|set-role|reset-password`` and a manager's page at
+``/staff``: argon2 hashes, lockout after repeated wrong passwords, every change audited.
+
+The older TOML file named by ``COMPLAINTS_STAFF_FILE`` still works as it did (the console then
+signs in from the file alone), and ``complaints staff import FILE`` moves its accounts into the
+database, after which the variable should be unset::
 
     # staff.toml: one [[staff]] table per person
     [[staff]]
@@ -17,10 +22,12 @@ keep the real file beside the deployment, readable only by the service)::
     password = "scrypt$16384$8$1$..."
 
 Make a hash with ``python -m worker.web.auth`` (asks for the password twice, prints the line).
+Prefer database accounts: ``complaints staff add USERNAME --name TEXT --role ROLE``.
 
 Roles: ``handler`` works the triage queue and cases (respond, extend within the Code's limit,
 escalate, complete actions); ``manager`` can do all that, assign handlers (6.13), approve an
-extension beyond the limit (6.4, 6.15) and record restrictions (5.14, 9.4); ``operations`` sees
+extension beyond the limit (6.4, 6.15), record restrictions (5.14, 9.4) and manage staff
+accounts; ``operations`` sees
 the case list, the triage queue and the operations page, read-only.
 
 For a demo or development only, ``COMPLAINTS_WEB_DEV_USER=name:role`` runs without a staff file:
@@ -33,25 +40,31 @@ import getpass
 import hashlib
 import hmac
 import os
-import re
 import secrets
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from worker.domain.errors import ConfigurationError
+from worker.service.staff import ROLES, USERNAME, Account, SignIn, StaffAccounts
 
-ROLES = ("handler", "manager", "operations")
+if TYPE_CHECKING:
+    from worker.adapters.db import Database
+
 # What each role may do. "act" covers every staff action on a case or triage item.
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     "handler": frozenset({"view", "act"}),
-    "manager": frozenset({"view", "act", "assign", "approve_extension", "restrict"}),
+    "manager": frozenset(
+        {"view", "act", "assign", "approve_extension", "restrict", "manage_staff"}
+    ),
     "operations": frozenset({"view", "operations"}),
 }
 
-_USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_USERNAME = USERNAME
 # scrypt cost: n=2**14, r=8, p=1 is the interactive-login setting of the scrypt paper (~16 MiB).
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2**14, 8, 1, 32
 
@@ -153,6 +166,63 @@ class StaffDirectory:
         )
 
 
+class DatabaseDirectory(StaffDirectory):
+    """Staff accounts from the database (the default). ``sign_in`` tells the sign-in page
+    whether an account is locked or needs its own password; ``get`` refuses a session whose
+    account has since been disabled or reset, or that began more than a working day ago."""
+
+    def __init__(
+        self,
+        db: Database | Callable[[], Database],
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__({}, dev=False)
+        self._db = db
+        self._now = now
+        self._accounts: StaffAccounts | None = None
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> DatabaseDirectory:
+        """The database of the settings in ``env``, opened on first use (``complaints web``
+        reads the staff directory before it connects to anything)."""
+
+        def open_db() -> Database:
+            from worker.adapters.db import Database
+            from worker.settings import load_settings
+
+            return Database(load_settings(env).database_url)
+
+        return cls(open_db)
+
+    @property
+    def accounts(self) -> StaffAccounts:
+        if self._accounts is None:
+            db = self._db if not callable(self._db) else self._db()
+            self._accounts = StaffAccounts(db, self._now)
+        return self._accounts
+
+    @staticmethod
+    def _user(account: Account) -> StaffUser:
+        return StaffUser(account.username, account.name, account.role)
+
+    def get(self, username: str) -> StaffUser | None:
+        account = self.accounts.signed_in(username)
+        return self._user(account) if account else None
+
+    def sign_in(self, username: str, password: str) -> SignIn:
+        return self.accounts.sign_in(username, password)
+
+    def authenticate(self, username: str, password: str) -> StaffUser | None:
+        result = self.sign_in(username, password)
+        return self._user(result.account) if result.outcome == "ok" and result.account else None
+
+    def names(self, *roles: str) -> list[str]:
+        return self.accounts.names(*roles)
+
+    def is_manager(self, name: str) -> bool:
+        return self.accounts.is_manager(name)
+
+
 def load_staff_file(path: Path) -> StaffDirectory:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -194,7 +264,9 @@ def load_staff_file(path: Path) -> StaffDirectory:
 
 
 def load_directory(environ: Mapping[str, str] | None = None) -> StaffDirectory:
-    """The staff directory from the environment; a one-line ConfigurationError if none."""
+    """The staff directory: the TOML file when ``COMPLAINTS_STAFF_FILE`` is set, the one
+    passwordless demo user of ``COMPLAINTS_WEB_DEV_USER``, otherwise the database's accounts.
+    A bad file or variable is a one-line ConfigurationError."""
     env = os.environ if environ is None else environ
     staff_file = env.get("COMPLAINTS_STAFF_FILE", "").strip()
     if staff_file:
@@ -209,10 +281,7 @@ def load_directory(environ: Mapping[str, str] | None = None) -> StaffDirectory:
                 f"{', '.join(ROLES)}, got {dev!r}"
             )
         return StaffDirectory({name: StaffUser(name, name, role)}, dev=True)
-    raise ConfigurationError(
-        "the staff console needs COMPLAINTS_STAFF_FILE (staff accounts; see worker/web/auth.py), "
-        "or COMPLAINTS_WEB_DEV_USER=name:role for a demo"
-    )
+    return DatabaseDirectory.from_environment(env)
 
 
 def main() -> int:

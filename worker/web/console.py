@@ -7,6 +7,7 @@ with the form as it was filled in.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from worker.adapters.db_models import (
     ReviewItem,
 )
 from worker.domain import cases as machine
-from worker.domain import letters
+from worker.domain import letters, recipient
 from worker.domain.errors import ComplaintsError, MissingLetterElement
 from worker.domain.timescales import at_risk_status
 from worker.records import state_of
@@ -45,9 +46,12 @@ from worker.services import (
     review_kind,
 )
 from worker.web.auth import StaffUser
+from worker.web.staff_pages import login_page  # noqa: F401 - app.py routes /login here
 
 if TYPE_CHECKING:
     from worker.bootstrap import App
+
+log = logging.getLogger(__name__)
 
 STATUSES = [s.value for s in machine.Status]
 FLAGS = {
@@ -180,7 +184,14 @@ async def cases_page(request: Request, user: StaffUser, form: FormData | None) -
     }
     if "status" not in request.query_params:
         filters["status"] = "open"
-    rows, truncated = await run_in_threadpool(list_cases, web(request).core, filters)
+    query = str(request.query_params.get("q", "")).strip()[:200]
+    if query:
+        # A search looks at every case, open or not, best match first (issue 9).
+        filters = {key: "" for key in filters}
+        rows = await run_in_threadpool(search_cases, web(request).core, query)
+        truncated = False
+    else:
+        rows, truncated = await run_in_threadpool(list_cases, web(request).core, filters)
     return render(
         request,
         "cases.html",
@@ -194,8 +205,21 @@ async def cases_page(request: Request, user: StaffUser, form: FormData | None) -
             "risks": RISKS,
             "handlers": web(request).directory.names("handler", "manager"),
             "when": _when,
+            "query": query,
         },
     )
+
+
+def search_cases(core: App, query: str) -> list[CaseRow]:
+    """Search results in rank order, each with its deadline status."""
+    from worker.service.search import search
+
+    today = core.clock.today()
+    with core.db.session() as s:
+        ranked = search(s, query)
+        ids = [i for i, _ in ranked]
+        cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(ids)))}
+        return [_row(cases[i], today, core.calendar) for i, _ in ranked if i in cases]
 
 
 # -- one case ----------------------------------------------------------------------
@@ -227,7 +251,10 @@ def case_detail(core: App, ref: str) -> dict[str, Any] | None:
         sent = list(s.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)))
         events = list(
             s.scalars(
-                select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+                select(AuditEvent)
+                # Views are listed apart, for managers (the access log), not in the timeline.
+                .where(AuditEvent.case_id == case.id, AuditEvent.action.not_like("access.%"))
+                .order_by(AuditEvent.id)
             )
         )
         actions = list(
@@ -330,6 +357,11 @@ async def case_page(
     respond_values = dict(DEFAULT_RESPOND)
     if which == "respond" and values:
         respond_values.update(values)
+    accesses: list[dict[str, Any]] = []
+    if user.role == "manager":
+        from worker.service.data_protection import access_log
+
+        accesses = (await run_in_threadpool(access_log, web(request).core, ref))["accesses"][:50]
     return render(
         request,
         "case.html",
@@ -348,13 +380,74 @@ async def case_page(
             "when": _when,
             "flag_labels": FLAGS,
             "channels": CHANNELS,
+            "accesses": accesses,
         },
         status=status,
     )
 
 
 async def case_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    from worker.service.data_protection import record_case_view
+    from worker.web.app import web
+
+    # Every staff view of a case (and so of its resident) is in the access log (SPEC 10).
+    await run_in_threadpool(
+        lambda: record_case_view(web(request).core, request.path_params["ref"], by=user.name)
+    )
     return await case_page(request, user)
+
+
+def _export_zip(core: App, ref: str, by: str) -> tuple[str, bytes] | None:
+    """The subject access export of the case's resident, as a zip (name, bytes)."""
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from worker.service.data_protection import export_resident
+
+    with core.db.session() as s:
+        case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        if case is None:
+            return None
+        resident_id = str(case.resident_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(export_resident(core, resident_id, Path(tmp), by=by)["folder"])
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{folder.name}/{path.relative_to(folder)}")
+        return f"{folder.name}.zip", buffer.getvalue()
+
+
+async def export_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    """A manager's subject access export of the case's resident (a zip download; audited)."""
+    from worker.web.app import render, web
+
+    if user.role != "manager":
+        return render(
+            request,
+            "error.html",
+            {"title": "Not allowed", "message": "Only a manager can export a resident's data."},
+            status=403,
+        )
+    try:
+        found = await run_in_threadpool(
+            _export_zip, web(request).core, request.path_params["ref"], user.name
+        )
+    except ComplaintsError as exc:
+        return render(
+            request, "error.html", {"title": "Export refused", "message": str(exc)}, status=400
+        )
+    if found is None:
+        return await case_page(request, user)  # renders the 404 page
+    name, data = found
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _text(form: FormData, name: str, limit: int = 10000) -> str:
@@ -786,12 +879,22 @@ async def triage_resolve(request: Request, user: StaffUser, form: FormData | Non
     assert form is not None
     w = web(request)
     item_id = request.path_params["item_id"]
-    values = {name: _text(form, name) for name in ("outcome", "reason")}
+    values = {name: _text(form, name, 1000) for name in ("outcome", "reason", "address")}
+    values["reason"] = _text(form, "reason")
     errors: dict[str, str] = {}
     if values["outcome"] not in OUTCOME_LABELS:
         errors["outcome"] = "Choose what you found or did"
     if not values["reason"]:
         errors["reason"] = "Write what you found or did"
+    if values["address"]:
+        # A corrected sender address (SPEC section 6): the same rules as any letter's address.
+        if values["outcome"] != "address_confirmed":
+            errors["address"] = "Only give an address when you confirm the address"
+        else:
+            try:
+                recipient.typed_address(values["address"])
+            except recipient.UnusableAddress as exc:
+                errors["address"] = f"Enter one email address we can deliver to: {exc}"
     if errors:
         return await triage_page(
             request, user, errors=errors, values=values, item_id=item_id, status=422
@@ -799,7 +902,11 @@ async def triage_resolve(request: Request, user: StaffUser, form: FormData | Non
     try:
         result = await run_in_threadpool(
             lambda: w.service.resolve_review(
-                item_id, outcome=values["outcome"], reason=values["reason"], by=user.name
+                item_id,
+                outcome=values["outcome"],
+                reason=values["reason"],
+                by=user.name,
+                address=values["address"],
             )
         )
     except ComplaintsError as exc:
@@ -948,11 +1055,37 @@ def _human_kind(result: dict[str, Any]) -> str:
     return str(result.get("letter", "letter")).replace("_", " ")
 
 
+def emergency_hazards(request: Request) -> dict[str, Any]:
+    """Open emergency hazards for the banner at the top of every staff page (SPEC section 11).
+
+    Called by base.html as it renders, so every page shows them the moment the route stage has
+    written them, without each page's handler asking. A database that cannot be read gives a
+    line saying so rather than a broken page."""
+    from worker.service.hazards import HazardService
+    from worker.web.app import web
+
+    core = web(request).core
+    try:
+        with core.db.session() as session:
+            return {"items": HazardService(core).emergencies(session), "error": ""}
+    except Exception:  # noqa: BLE001 - the page must still render; the log has the cause
+        log.exception("emergency hazards could not be read")
+        return {"items": [], "error": "Emergency hazards could not be read: see the worker log."}
+
+
 def routes() -> list[Route]:
-    from worker.web.app import staff
+    from worker.web import staff_pages
+    from worker.web.app import TEMPLATES, staff
+    from worker.web.staff_entry_pages import logged_page, new_case_page
+
+    TEMPLATES.env.globals["emergency_hazards"] = emergency_hazards
 
     return [
+        *staff_pages.routes(),
         Route("/cases", staff("view")(cases_page)),
+        # Before /cases/{ref}, which would otherwise take "new" for a reference.
+        Route("/cases/new", staff("act")(new_case_page), methods=["GET", "POST"]),
+        Route("/cases/new/{inbound_id:int}", staff("view")(logged_page)),
         Route("/cases/{ref}", staff("view")(case_view)),
         Route("/cases/{ref}/assign", staff("assign")(assign), methods=["POST"]),
         Route("/cases/{ref}/extend", staff("act")(extend), methods=["POST"]),
@@ -969,4 +1102,5 @@ def routes() -> list[Route]:
         Route("/cases/{ref}/adjustments", staff("act")(adjustments), methods=["POST"]),
         Route("/cases/{ref}/representative", staff("act")(representative), methods=["POST"]),
         Route("/cases/{ref}/restriction", staff("restrict")(restriction), methods=["POST"]),
+        Route("/cases/{ref}/export", staff("view")(export_view)),
     ]

@@ -105,17 +105,22 @@ def build_message(values: dict[str, str], to_address: str, now: Any) -> bytes:
         behalf = f"Yes, for {values['behalf_name']}"
         if values["behalf_relationship"]:
             behalf += f" ({values['behalf_relationship']})"
+    # The resident's own description comes first and unlabelled, as it would in an email: the
+    # same extraction then gives back their words as "our understanding" in the acknowledgement
+    # (Code 5.6). A heading line above it ("Complaint made on the web form.") used to be taken
+    # for the complaint itself. The labels below avoid words the extraction reads as the issue,
+    # and there is no "-- " signature line: triage reads everything above one.
     body = "\n".join(
         [
-            "Complaint made on the web form.",
+            values["issue"].strip(),
             "",
+            "Sent with the form on our website.",
             f"Name: {values['name']}",
             f"Email: {values['email']}",
             f"Phone: {values['phone'] or 'Not given'}",
             f"Acting on someone's behalf: {behalf}",
             "",
             block("Address:", values["address"]),
-            block("What are you unhappy about?", values["issue"]),
             block("When did it start?", values["started"]),
             block("Who have you spoken to about it?", values["spoken_to"]),
             block("What outcome do you want?", values["outcome"]),

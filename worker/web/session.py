@@ -115,3 +115,105 @@ def csrf_ok(session: dict[str, Any], submitted: object) -> bool:
         and bool(submitted)
         and hmac.compare_digest(token.encode(), submitted.encode())
     )
+
+
+# -- bearer tokens for the operations endpoints ---------------------------------------------------
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme in any case), or None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def token_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison. Both sides are hashed first so that neither the time taken nor
+    an early return on a length difference tells a caller how long the real token is."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest(),
+        hashlib.sha256(expected.encode("utf-8")).digest(),
+    )
+
+
+# -- same-origin check for POSTs (OWASP CSRF cheat sheet: verify the source origin) --------------
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CROSS_ORIGIN_MESSAGE = (
+    "This form was sent from another website, so it was refused. "
+    "Open the page on this site and send it from there."
+)
+
+
+def own_origin(scheme: str, host_header: str) -> str | None:
+    """The origin this request was addressed to (``scheme://Host``), normalised."""
+    from worker.settings import normalise_origin
+
+    if not host_header:
+        return None
+    return normalise_origin(f"{scheme}://{host_header}")
+
+
+def source_origin(origin: str | None, referer: str | None) -> str | None:
+    """Where the browser says the request came from: ``Origin``, else ``Referer``'s origin.
+    Returns ``""`` when the browser sent neither, ``"null"`` for an opaque origin (a sandboxed
+    frame, a ``data:`` page, a cross-site redirect), which matches nothing."""
+    from worker.settings import normalise_origin
+
+    if origin is not None:
+        origin = origin.strip()
+        if origin.lower() == "null" or not origin:
+            return "null"
+        return normalise_origin(origin) or "null"
+    if referer:
+        return normalise_origin(referer) or "null"
+    return ""
+
+
+def origin_allowed(source: str | None, own: str | None, allowed: tuple[str, ...]) -> bool:
+    """A POST is refused when the browser names an origin that is neither this console's nor in
+    COMPLAINTS_WEB_ALLOWED_ORIGINS. Every current browser sends ``Origin`` on a cross-origin
+    POST, so a request with neither header is not from another site's page; it is let through
+    to the CSRF token check, which still applies to it (OWASP lists both choices)."""
+    if source == "":
+        return True
+    if source is None or source == "null":
+        return False
+    return source == own or source in allowed
+
+
+class SameOriginMiddleware:
+    """403 with a plain one-line message for a POST (PUT, PATCH, DELETE) whose ``Origin`` (or,
+    without one, ``Referer``) is another site's, before any form is read or anything changes."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed = tuple(allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method", "GET").upper() not in UNSAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        headers = connection.headers
+        source = source_origin(headers.get("origin"), headers.get("referer"))
+        own = own_origin(connection.url.scheme, headers.get("host", ""))
+        if origin_allowed(source, own, self.allowed):
+            await self.app(scope, receive, send)
+            return
+        body = (CROSS_ORIGIN_MESSAGE + "\n").encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
