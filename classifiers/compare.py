@@ -199,7 +199,7 @@ def markdown(result: dict[str, Any]) -> str:
         ("generated held-out: complaint recall", "generated", "complaint_recall", "{:.3f}"),
         ("generated: expected calibration error", "generated", "ece10", "{:.3f}"),
         ("CPU per message in a batch (ms)", "cost", "cpu_ms_per_message", "{:.2f}"),
-        ("model memory held (MiB, tracemalloc)", "cost", "model_mib_held", "{:.1f}"),
+        ("peak memory while loading (MiB, tracemalloc)", "cost", "model_mib_held", "{:.1f}"),
         ("on disk (MiB)", "cost", "disk_mib", "{:.1f}"),
     ]  # fmt: skip
     lines = ["| measure | TF-IDF + linear SVM (shipped) | all-MiniLM-L6-v2 + logistic regression |",

@@ -330,7 +330,10 @@ def _decide(
             else:
                 why.append("treated as a complaint for a person to check")
                 return Decision("complaint", "", max(p_complaint, 0.5), True, tuple(why))
-        if signals and p_complaint >= complaint_floor:
+        wish = rules.wish_to_complain(text)
+        if signals and (p_complaint >= complaint_floor or wish is not None):
+            # Words of dissatisfaction, with some doubt in the model or a resident saying in so
+            # many words that they want to complain (1.3), beat an exclusion no rule proposed.
             why += [f"rule {s.name}: {s.why}" for s in signals]
             why.append("complaint signal overrules a model-proposed exclusion (Code 1.2, 1.5)")
             return Decision("complaint", "", p_complaint, True, tuple(why))
@@ -349,6 +352,14 @@ def _decide(
             return Decision("complaint", "", p_complaint, True, tuple(why))
         return Decision(top, best_reason[top], confidence, True, tuple(why))
     why += [f"noted {s.name}: {s.why}" for s in signals]
+    if top != "complaint" and p_complaint >= complaint_floor:
+        # Above the threshold but with complaint a close second: the costly error is a
+        # complaint treated as something else, so a person decides (SPEC section 3).
+        why.append(
+            f"complaint p={p_complaint:.2f} at or above the floor {complaint_floor:.2f}: "
+            "sent to review"
+        )
+        return Decision(top, best_reason[top], confidence, True, tuple(why))
     if top != "complaint" and signals:
         # The model is sure, but the resident's words say they are unhappy: missing a complaint
         # is the costly error (Code 1.2, 1.3), so a person looks before anything else happens.

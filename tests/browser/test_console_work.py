@@ -146,7 +146,12 @@ def test_handler_logs_a_phone_complaint_and_finds_it_again(chromium: Any, consol
     driver.find_element(By.ID, "address").send_keys(f"12 Canal Street, Leeds {POSTCODE}")
     driver.find_element(By.ID, "words").send_keys(WORDS)
     driver.find_element(By.ID, "outcome").send_keys("Fix the lock today")
-    submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/cases/new'] button"))
+    submit(
+        driver,
+        driver.find_element(
+            By.CSS_SELECTOR, "form[method=post][action='/cases/new'] button[type=submit]"
+        ),
+    )
     heading = wait_text(driver, "h1", "Logged as CMP-")
     ref = heading.text.removeprefix("Logged as ").strip()
 

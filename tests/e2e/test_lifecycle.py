@@ -73,7 +73,7 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
         )
     )
     process()
-    acknowledgement = smtp_server.wait_for(1)[0]
+    acknowledgement = smtp_server.wait_for_letters(1)[0]
     with app.db.session() as session:
         ref = session.scalars(select(Case.ref)).one()
     assert acknowledgement.message["X-Complaints-Letter-Kind"] == "stage1_acknowledgement"
@@ -88,7 +88,7 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
         ref, days=5, reason="We are waiting for the heating contractor's report", by="Sam Patel"
     )
     assert extended["respond_by"] == "2026-11-23"
-    notice = smtp_server.wait_for(2)[1]
+    notice = smtp_server.wait_for_letters(2)[1]
     assert notice.message["X-Complaints-Letter-Kind"] == "extension_notice"
     assert "Monday 23 November 2026" in plain(notice)
     assert "0300 111 3000" in plain(notice)
@@ -106,7 +106,7 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
         actions=[("Replace the boiler", date(2026, 12, 4))],
         by="Sam Patel",
     )
-    response = smtp_server.wait_for(3)[2]
+    response = smtp_server.wait_for_letters(3)[2]
     assert response.message["X-Complaints-Letter-Kind"] == "stage1_response"
     assert "stage 2" in plain(response).lower()
     assert "Replace the boiler" in plain(response)
@@ -123,7 +123,7 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
         )
     )
     process()
-    stage2_ack = smtp_server.wait_for(4)[3]
+    stage2_ack = smtp_server.wait_for_letters(4)[3]
     assert stage2_ack.message["X-Complaints-Letter-Kind"] == "stage2_acknowledgement"
     assert staff.show(ref)["status"] == "stage2_acknowledged"
 
@@ -143,7 +143,7 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
         remedy_amount=150.0,
         by="Jo Senior",
     )
-    final = smtp_server.wait_for(5)[4]
+    final = smtp_server.wait_for_letters(5)[4]
     assert final.message["X-Complaints-Letter-Kind"] == "stage2_final_response"
     body = plain(final)
     assert "final" in body.lower()
@@ -164,5 +164,5 @@ def test_one_complaint_through_every_step_of_the_code(imap_mailbox, smtp_server,
         "stage2_final_response",
     ]
     assert all(letter["sent_at"] for letter in shown["letters"])
-    assert len(smtp_server.messages) == 5
+    assert len(smtp_server.letters) == 5
     mailbox.close()

@@ -8,6 +8,7 @@ import email.message
 import email.policy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,19 +78,35 @@ class SmtpServer:
             self._messages.append(mail)
             self._cond.notify_all()
 
+    @property
+    def letters(self) -> list[ReceivedMail]:
+        """What went to residents: every message but the notices to the landlord's own teams
+        (a hazard in a resident's words notifies the repairs team, SPEC section 11)."""
+        with self._cond:
+            return [m for m in self._messages if _to_resident(m)]
+
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
         """Wait for at least `count` messages and return them all (else AssertionError)."""
+        return self._wait(count, timeout, lambda m: True)
+
+    def wait_for_letters(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        """Wait for at least `count` letters to residents and return them all (see `letters`)."""
+        return self._wait(count, timeout, _to_resident)
+
+    def _wait(
+        self, count: int, timeout: float, keep: Callable[[ReceivedMail], bool]
+    ) -> list[ReceivedMail]:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while len(self._messages) < count:
+            while len(kept := [m for m in self._messages if keep(m)]) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(
                         f"expected {count} message(s) on {self.url} within {timeout}s, "
-                        f"got {len(self._messages)}"
+                        f"got {len(kept)}"
                     )
                 self._cond.wait(left)
-            return list(self._messages)
+            return kept
 
     def clear(self) -> None:
         with self._cond:
@@ -113,3 +130,11 @@ class SmtpServer:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+
+
+# Letter kinds that go to the landlord's own teams, not to the person who wrote.
+STAFF_NOTICE_KINDS = frozenset({"hazard_notification"})
+
+
+def _to_resident(mail: ReceivedMail) -> bool:
+    return str(mail.message.get("X-Complaints-Letter-Kind", "")) not in STAFF_NOTICE_KINDS

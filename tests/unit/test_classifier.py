@@ -41,6 +41,20 @@ def test_shipped_model_meets_the_bar_on_the_held_out_split(triager: Triager) -> 
     assert rep["excluded_all_reviewed"]
 
 
+def test_shipped_model_meets_the_bar_on_hand_written_messages_it_never_saw(
+    triager: Triager,
+) -> None:
+    # Issue 13: the hand-written held-out messages are the better guide to real mail (never
+    # trained or tuned on); the bar is judged on them alone.
+    rows = load_rows(DATA_DIR / "test.jsonl")
+    results = triager.triage_many([to_input(r) for r in rows])
+    hand = compute_report(rows, results)["handwritten"]
+    assert hand["n"] >= 250
+    assert hand["complaint_recall"] >= 0.98
+    assert hand["macro_f1"] >= 0.90
+    assert hand["complaints_missed_unreviewed"] == 0
+
+
 def test_training_never_sees_the_test_split() -> None:
     train = load_rows(DATA_DIR / "train.jsonl")
     test = load_rows(DATA_DIR / "test.jsonl")

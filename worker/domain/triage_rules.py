@@ -193,7 +193,8 @@ _RECENT = re.compile(
 )
 _ONGOING = re.compile(
     # "I still feel let down" and "look at it again" say nothing about the issue continuing.
-    r"\b(?:still(?!\s+(?:feel|felt|think|believe|want|would|wish|upset|angry|annoyed|cross|hurt"
+    r"\b(?:still(?!\s+(?:feel|felt|think|believe|want|would|wish|like|expect|upset|angry|annoyed"
+    r"|cross|hurt"
     r"|remember|don'?t\s+agree|disagree|not\s+(?:agree|happy\s+with\s+how)))"
     r"|ever since|since then|continu\w*|ongoing|on-going|to this day|to date"
     r"|keeps?\s+(?:on\s+)?(?:coming(?!\s+back\s+to\s+(?:it|this|that|me))|happening|leaking"
@@ -553,10 +554,23 @@ _AGAIN = re.compile(
 )
 
 
+#: "That's a new problem", "I'm not raising that again": a new matter after a finished one.
+_NEW_MATTER = re.compile(
+    r"\b(?:(?:a|an?other|that'?s\s+a|this\s+is\s+a)\s+(?:new|different|separate|fresh)\s+"
+    r"(?:problem|issue|matter|complaint)|this\s+is\s+(?:about\s+)?(?:something\s+)?(?:different"
+    r"|new|separate)|not\s+(?:raising|reopening|asking\s+(?:you\s+)?to\s+reopen|complaining"
+    r"\s+about)\s+(?:that|it|the\s+same|anything))",
+    re.IGNORECASE,
+)
+
+
 def previously_considered_matter(text: str) -> RuleHit | None:
-    """The same matter has been through the complaints process to the end and is raised again."""
+    """The same matter has been through the complaints process to the end and is raised again.
+
+    Not when the resident says this is a new problem ("that's a new problem", "I'm not raising
+    that again"): a new issue after a finished complaint is a new complaint (Code 6.8)."""
     done = _DONE_BEFORE.search(text)
-    if not done or not _AGAIN.search(text):
+    if not done or not _AGAIN.search(text) or _NEW_MATTER.search(text):
         return None
     return RuleHit(
         "previously_considered_matter",
@@ -599,7 +613,8 @@ _DISSATISFIED = re.compile(
     r"called|rang|replied|bothered|been)"
     r"|(?:never|didn't|did not|hasn't|has not|haven't|have not)\s+(?:turn(?:ed)? up|show(?:ed)? up"
     r"|come back|came back|got back|call(?:ed)? (?:me )?back|heard back|rung back)"
-    r"|still (?:not|no|waiting|hasn't|haven't|nothing)|(?:third|fourth|fifth|\d+(?:st|nd|rd|th))"
+    r"|still (?:not|no|waiting|hasn't|haven't|nothing|dripping|leaking|broken|happening)"
+    r"|(?:third|fourth|fifth|\d+(?:st|nd|rd|th))"
     r" time|chas(?:ed|ing)|rude|unprofessional|no response|not (?:happy|satisfied)|unhappy"
     r"|dissatisfied|complain\w*\s+about\s+(?:how|the\s+way)|poor (?:service|workmanship)"
     r"|(?:never|nobody|no one|noone)\s+(?:come|came|showed|turned up|answer\w*|call\w* back)"
@@ -608,7 +623,12 @@ _DISSATISFIED = re.compile(
     r"|lack of (?:action|communication|response)|missed appointment|waste of time"
     r"|ashamed|(?:absolute|complete|total) joke|beyond a joke|had enough|at my wits'? end"
     r"|(?:promised|told)\s+(?:\w+\s+){0,4}(?:\d+|three|four|five|six|several|many)\s+times"
-    r"|(?:want|expect|would\s+like|i'?d\s+like|deserve|demand)\s+(?:\w+\s+){0,2}apology)\b",
+    r"|(?:want|expect|would\s+like|i'?d\s+like|deserve|demand)\s+(?:\w+\s+){0,2}apology"
+    r"|disappoint\w*|(?:is|far|way|much|taking|takes|took)\s+(?:far\s+|way\s+)?too\s+long"
+    r"|(?:said|promised)\s+(?:he|she|they|you|it)(?:'d|\s+would|\s+will)\s+(?:[\w'-]+\s+){0,6}?"
+    r"(?:and|but)\s+(?:never|didn'?t|did\s+not|hasn'?t|has\s+not)"
+    r"|(?<!not\s)your\s+fault|(?:not|don'?t)\s+(?:want\s+)?(?:to\s+be\s+)?told\s+to\s+claim"
+    r"|told\s+(?:me\s+|us\s+)?to\s+claim\s+on\s+(?:my|our)\s+(?:own\s+)?insurance)\b",
     re.IGNORECASE,
 )
 
@@ -669,6 +689,8 @@ _WISH = re.compile(
     r"complaint)|(?:now\s+)?(?:making|raising|lodging|submitting)\s+a\s+(?:formal\s+|official\s+)?"
     r"complaint)"
     r"|\bthis\s+is\s+(?:a|my)\s+(?:formal\s+|official\s+)?complaint"
+    r"|\b(?:want|like|need)\s+(?:this|it|my\s+\w+)\s+(?:to\s+be\s+)?(?:logged|treated|recorded"
+    r"|registered|taken|dealt\s+with)\s+as\s+a\s+(?:formal\s+|official\s+)?complaint"
     r"|\bplease\s+(?:treat|log|record|register|take|accept)\s+(?:it|(?:this|my)(?:\s+(?:e-?mail"
     r"|message|letter))?)\s+as\s+(?:a|my)\s+(?:formal\s+|official\s+)?complaint",
     re.IGNORECASE,
@@ -780,6 +802,7 @@ def survey_reply(text: str, context: str = "") -> RuleHit | None:
 #: the rating itself, which Code 1.6 says is not a complaint.
 _RATING_WORDS = re.compile(
     r"(?:(?:very|fairly|quite)\s+)?(?:dis)?satisfied|not\s+(?:happy|satisfied)|unhappy"
+    r"|(?:(?:very|a\s+bit|quite)\s+)?disappointed"
     r"|poor\s+service",
     re.IGNORECASE,
 )

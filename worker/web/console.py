@@ -1076,9 +1076,13 @@ def emergency_hazards(request: Request) -> dict[str, Any]:
 def routes() -> list[Route]:
     from worker.web import staff_pages
     from worker.web.app import TEMPLATES, staff
+    from worker.web.attachment_pages import attachments_of, download
     from worker.web.staff_entry_pages import logged_page, new_case_page
 
     TEMPLATES.env.globals["emergency_hazards"] = emergency_hazards
+    TEMPLATES.env.globals["attachments_of"] = lambda request, inbound_id: attachments_of(
+        request.app.state.web.core, inbound_id
+    )
 
     return [
         *staff_pages.routes(),
@@ -1103,4 +1107,5 @@ def routes() -> list[Route]:
         Route("/cases/{ref}/representative", staff("act")(representative), methods=["POST"]),
         Route("/cases/{ref}/restriction", staff("restrict")(restriction), methods=["POST"]),
         Route("/cases/{ref}/export", staff("view")(export_view)),
+        Route("/attachments/{inbound_id:int}/{index:int}", staff("view")(download)),
     ]

@@ -9,6 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from worker.domain.errors import UserError
 from worker.service import staff_entry
 from worker.web.auth import StaffUser
 
@@ -61,7 +62,7 @@ async def logged_page(request: Request, user: StaffUser, form: FormData | None) 
     inbound_id = int(request.path_params["inbound_id"])
     try:
         logged = await run_in_threadpool(staff_entry.outcome, web(request).core, inbound_id)
-    except staff_entry.UserError:
+    except UserError:
         return render(
             request,
             "error.html",
