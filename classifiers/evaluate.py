@@ -306,7 +306,7 @@ def reliability_diagram(rep: dict[str, Any], out: Path) -> Path:
     ax.set_ylabel("share of those labels that were right")
     ax.set_title("Triage reliability on the held-out split")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="lower right", fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

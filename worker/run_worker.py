@@ -280,7 +280,9 @@ def _poll_until_empty(
         if queued:
             log.info("stored %d new messages in %.2fs", len(queued), time.monotonic() - started)
         total += read
-        if read < FETCH_LIMIT:
+        if read == 0:
+            # Only an empty read means the folder is exhausted: a batch is also cut short by the
+            # byte budget of one fetch, and the rest must not wait for the next poll.
             break
         if lease is not None and not lease.hold():
             break  # lost the lease (this process was paused too long): another has it now

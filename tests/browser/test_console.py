@@ -78,6 +78,7 @@ def test_handler_works_a_case_and_the_triage_queue(chromium: Any, served: Served
 
     # A response without a remedy (or why none) and without actions is refused, with the reasons
     # typed so far kept.
+    driver.find_element(By.CSS_SELECTOR, "#respond-panel > summary").click()  # folded action
     driver.find_element(By.ID, "decision-upheld").click()
     driver.find_element(By.ID, "reasons").send_keys("Our damp policy, section 4, says ...")
     _submit(driver, driver.find_element(By.CSS_SELECTOR, "button[name=intent][value=send]"))
@@ -92,7 +93,7 @@ def test_handler_works_a_case_and_the_triage_queue(chromium: Any, served: Served
 
     # Accept the triage item: the case becomes a stage 1 complaint.
     _submit(driver, driver.find_element(By.LINK_TEXT, "Triage queue"))
-    _wait(driver, f"#item-{seeded.triage_item}")
+    _submit(driver, wait(driver, f"#item-{seeded.triage_item} a"))  # the item's own page
     driver.find_element(By.ID, f"decision-{seeded.triage_item}-accept").click()
     driver.find_element(By.ID, f"reason-{seeded.triage_item}").send_keys(
         "About our service charge handling, not the court claim."
@@ -128,7 +129,7 @@ def test_handler_relabels_a_triage_item_as_a_service_request(chromium: Any, serv
     driver = chromium
     item = served.seeded.triage_item
     _sign_in(driver, served.url)
-    driver.get(f"{served.url}/triage")
+    driver.get(f"{served.url}/triage/{item}")
     _wait(driver, f"#item-{item}")
     # The radio is found by its visible label, as a screen reader user would.
     label = driver.find_element(By.CSS_SELECTOR, f"label[for=decision-{item}-service_request]")

@@ -397,7 +397,7 @@ def test_console_takes_a_corrected_address_and_shows_a_bad_one_as_a_field_error(
             )
 
         post("/login", {"username": "hana", "password": PASSWORD}, "/login")
-        page = client.get("/triage").text
+        page = client.get(f"/triage/{item_id}").text
         assert f'id="address-{item_id}"' in page
         assert f'<label for="address-{item_id}">' in page
         form = {"outcome": "address_confirmed", "reason": "Rang Kim."}

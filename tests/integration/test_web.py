@@ -463,6 +463,8 @@ def test_triage_queue_lists_open_items(console: Console) -> None:
     assert console.seeded.triage in page
     assert "Legal proceedings" in page
     assert "62%" in page
+    # The list is compact; the evidence is on the item's own page (issue 9, item 5).
+    page = console.client.get(f"/triage/{console.seeded.triage_item}").text
     assert "filed a claim at court" in page
 
 
@@ -605,8 +607,9 @@ def test_triage_shows_the_right_actions_for_each_review_item(console: Console) -
     auto = _review_item(console, "not_resident_mail", headers="Auto-Submitted: auto-replied\r\n")
     reply = _review_item(console, "reply_from_new_address", case_ref=console.seeded.acknowledged)
     console.login()
-    page = console.client.get("/triage").text
     pending = console.seeded.triage_item
+    # Each item has its own page (issue 9, item 5).
+    page = "".join(console.client.get(f"/triage/{i}").text for i in (pending, auto, reply))
     for value in ("accept", "refuse", "service_request", "not_resident_mail"):
         assert f'id="decision-{pending}-{value}"' in page
     assert f'id="outcome-{auto}-open_case"' in page and f'id="outcome-{auto}-no_action"' in page

@@ -15,7 +15,7 @@ from datetime import date
 
 import pytest
 
-from classifiers.triage import TriageInput, TriageResult, Triager
+from classifiers.triage import TriageInput, Triager, TriageResult
 
 RECEIVED = date(2025, 11, 17)
 
@@ -25,7 +25,9 @@ def triager() -> Triager:
     return Triager.load()
 
 
-def triage(triager: Triager, body: str, subject: str = "", received: date = RECEIVED) -> TriageResult:
+def triage(
+    triager: Triager, body: str, subject: str = "", received: date = RECEIVED
+) -> TriageResult:
     return triager.triage(
         TriageInput(
             id="t", subject=subject, body=body, from_addr="resident@example.com",
@@ -43,52 +45,82 @@ def assert_complaint(res: TriageResult) -> None:
 PAIRS = {
     "twelve-months": (
         # over 12 months, finished
-        ("In the spring of 2023 your gardeners cut down the hedge at the front without asking. "
-         "It has grown back now and looks fine. I'd still like an apology for not being asked.",
-         "excluded", "over_12_months"),
+        (
+            "In the spring of 2023 your gardeners cut down the hedge at the front without asking. "
+            "It has grown back now and looks fine. I'd still like an apology for not being asked.",
+            "excluded",
+            "over_12_months",
+        ),
         # a past year for the background, the problem is now
-        ("The hedge at the front was planted when the houses were built in 2015. Since your "
-         "gardeners cut it back in October it has died and there is now a gap anyone can walk "
-         "through. I asked twice for it to be replaced and nobody has replied.",
-         "complaint", ""),
+        (
+            "The hedge at the front was planted when the houses were built in 2015. Since your "
+            "gardeners cut it back in October it has died and there is now a gap anyone can walk "
+            "through. I asked twice for it to be replaced and nobody has replied.",
+            "complaint",
+            "",
+        ),
     ),
     "service-charge": (
-        ("I want to challenge the service charge for the communal boiler, £1,240 this year. "
-         "I don't think the cost is reasonable and I'd like the First-tier Tribunal to decide "
-         "it if you won't reduce it.",
-         "excluded", "external_appeal_or_tribunal"),
-        ("We pay £1,240 a year for the communal boiler and it has been off for most of October. "
-         "We reported it four times and got no answer. We're paying for heat we aren't getting "
-         "and nobody will tell us when it will be fixed.",
-         "complaint", ""),
+        (
+            "I want to challenge the service charge for the communal boiler, £1,240 this year. "
+            "I don't think the cost is reasonable and I'd like the First-tier Tribunal to decide "
+            "it if you won't reduce it.",
+            "excluded",
+            "external_appeal_or_tribunal",
+        ),
+        (
+            "We pay £1,240 a year for the communal boiler and it has been off for most of October. "
+            "We reported it four times and got no answer. We're paying for heat we aren't getting "
+            "and nobody will tell us when it will be fixed.",
+            "complaint",
+            "",
+        ),
     ),
     "council-function": (
-        ("The council's occupational therapist cancelled my mum's assessment again and won't "
-         "give a new date. She can't get into the bath. Can you make the council hurry up?",
-         "excluded", "not_landlord_matter"),
-        ("The council's occupational therapist sent you her report for my mum's level access "
-         "shower in July. Your adaptations team still haven't contacted us and don't answer "
-         "the phone. She hasn't been able to have a bath for months.",
-         "complaint", ""),
+        (
+            "The council's occupational therapist cancelled my mum's assessment again and won't "
+            "give a new date. She can't get into the bath. Can you make the council hurry up?",
+            "excluded",
+            "not_landlord_matter",
+        ),
+        (
+            "The council's occupational therapist sent you her report for my mum's level access "
+            "shower in July. Your adaptations team still haven't contacted us and don't answer "
+            "the phone. She hasn't been able to have a bath for months.",
+            "complaint",
+            "",
+        ),
     ),
     "urgent-first-report": (
-        ("There's water pouring through the bedroom ceiling from the loft, it's near the light. "
-         "I've switched the electrics off. My daughter has asthma. Please send someone now. "
-         "14 Tern Close",
-         "service_request", ""),
-        ("I reported water pouring through the bedroom ceiling on Saturday as an emergency. "
-         "Nobody came until Tuesday and he only put a bucket in the loft. The ceiling is still "
-         "wet and the electrics are off. My daughter has asthma. This has been handled badly.",
-         "complaint", ""),
+        (
+            "There's water pouring through the bedroom ceiling from the loft, it's near the light. "
+            "I've switched the electrics off. My daughter has asthma. Please send someone now. "
+            "14 Tern Close",
+            "service_request",
+            "",
+        ),
+        (
+            "I reported water pouring through the bedroom ceiling on Saturday as an emergency. "
+            "Nobody came until Tuesday and he only put a bucket in the loft. The ceiling is still "
+            "wet and the electrics are off. My daughter has asthma. This has been handled badly.",
+            "complaint",
+            "",
+        ),
     ),
     "insurance-vs-damage": (
-        ("Please send me your insurer's claim form. The communal pipe burst last week and "
-         "ruined my carpet and sofa. The repair itself was done quickly.",
-         "excluded", "insurance_claim"),
-        ("The communal pipe burst last week because your plumber never fixed the drip I "
-         "reported in September. My carpet and sofa are ruined. I don't want to be told to "
-         "claim on insurance, I want Thrive to put it right.",
-         "complaint", ""),
+        (
+            "Please send me your insurer's claim form. The communal pipe burst last week and "
+            "ruined my carpet and sofa. The repair itself was done quickly.",
+            "excluded",
+            "insurance_claim",
+        ),
+        (
+            "The communal pipe burst last week because your plumber never fixed the drip I "
+            "reported in September. My carpet and sofa are ruined. I don't want to be told to "
+            "claim on insurance, I want Thrive to put it right.",
+            "complaint",
+            "",
+        ),
     ),
 }
 

@@ -582,6 +582,8 @@ def _recover_start(raw: bytes, defects: list[str]) -> bytes:
     data = raw.lstrip(b"\r\n")
     if data.startswith(b"From ") and not _HEADER_LINE_RE.match(data):
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+    if _OBS_FIELD_NAME_RE.match(data):
+        data = _obsolete_header_names(data, defects)
     if _HEADER_LINE_RE.match(data):
         return _obsolete_header_names(data, defects)
     lines = data.split(b"\n", 20)
@@ -596,10 +598,10 @@ def _recover_start(raw: bytes, defects: list[str]) -> bytes:
     return data
 
 
-# RFC 5322 4.5 (obsolete syntax, RFC 2822 appendix A.6.3): white space may come between a field
-# name and its colon ("From  : ..."). The stdlib parser takes such a line for the body, so the
-# names are closed up first.
-_OBS_FIELD_NAME_RE = re.compile(rb"^([A-Za-z][A-Za-z0-9_-]*)[ \t]+:", re.M)
+# RFC 5322 4.5 (obsolete syntax, RFC 2822 appendix A.6.3): white space, even a folded line, may
+# come between a field name and its colon ("From  : ..." or "From" then " : ..." on the next
+# line). The stdlib parser takes such a line for the body, so the names are closed up first.
+_OBS_FIELD_NAME_RE = re.compile(rb"^([A-Za-z][A-Za-z0-9_-]*)(?:[ \t]|\r?\n[ \t])+:", re.M)
 _END_OF_HEADERS_RE = re.compile(rb"\r?\n\r?\n")
 
 
@@ -681,6 +683,10 @@ def _return_path(raw: str) -> str:
 
 
 def _first_msgid(value: str) -> str:
+    if "<" in value and not _MSGID_RE.search(value):
+        # Obsolete syntax (RFC 5322 4.5.4): comments and white space inside the angle brackets,
+        # as in "<1234   @   local(blah)  .machine .example>".
+        value = "".join(_without_comments(value).split())
     ids = _all_msgids(value)
     if ids:
         return ids[0]
@@ -692,10 +698,23 @@ def _all_msgids(value: str) -> list[str]:
     return list(dict.fromkeys(_MSGID_RE.findall(value)))
 
 
+# Comments (CFWS) may sit anywhere in a date (RFC 5322 3.3, 4.3): "09(comment):   55  :  06".
+_COMMENT_RE = re.compile(r"\([^()]*\)")
+_SPACED_COLON_RE = re.compile(r"\s*:\s*")
+
+
+def _without_comments(value: str) -> str:
+    for _ in range(3):  # nested comments, a few levels deep
+        value = _COMMENT_RE.sub(" ", value)
+    return " ".join(value.split())
+
+
 def _parse_date(value: str, defects: list[str]) -> datetime | None:
     if not value:
         defects.append("missing_date")
         return None
+    if "(" in value or " :" in value or ": " in value.split(",")[-1]:
+        value = _SPACED_COLON_RE.sub(":", _without_comments(value))
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

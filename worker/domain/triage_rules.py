@@ -838,14 +838,16 @@ _NOTICE_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
          r"(?:message|e-?mail|msg|notification|reminder|receipt|alert|response|acknowledgement)"
          r"|(?:sent|generated|produced)\s+(?:\w+\s+){0,5}automatically|automatically\s+generated"
          r"|(?<!your\s)(?<!the\s)(?<!these\s)(?<!getting\s)(?<!get\s)automated\s+(?:msg|message"
-         r"|email|report|alert|digest|notification|receipt|tracking|escalation|kpi)|msg\s+sent\s+by\s+automated|generated\s+(?:nightly|daily"
+         r"|email|report|alert|digest|notification|receipt|tracking|escalation|kpi)"
+         r"|msg\s+sent\s+by\s+automated|generated\s+(?:nightly|daily"
          r"|weekly|every\s+\w+)|this\s+(?:notification|digest|report|summary|alert)\s+(?:was|is)"
          r"\s+(?:sent|generated|produced))"),
         ("no_reply", r"\b(?:(?:please\s+)?(?:do\s+not|don'?t)\s+reply(?:\s+to\s+this)?"
          r"|replies\s+(?:to\s+this\s+(?:address|email|message)\s+)?are\s+not\s+(?:read|monitored)"
          r"|(?:mailbox|inbox|address)\s+is\s+not\s+monitored|not\s+monitored\b)"),
         ("subscription", r"\b(?:you\s+(?:are|'re)\s+receiving\s+this|unsubscribe"
-         r"|manage\s+(?:your\s+)?(?:notification|email)\s+(?:settings|preferences)|update\s+your\s+notification"
+         r"|manage\s+(?:your\s+)?(?:notification|email)\s+(?:settings|preferences)"
+         r"|update\s+your\s+notification"
          r"|you\s+(?:turned\s+on|subscribed|requested\s+this\s+export)|to\s+stop\s+receiving)"),
         ("signature", r"\b(?:(?:review|view)\s+(?:and\s+sign|document)|sent\s+you\s+(?:a\s+)?"
          r"document\s+to\s+(?:review|sign)|(?:requested|request)\s+your\s+signature"

@@ -38,6 +38,17 @@ from worker.domain.errors import ComplaintsError, MissingLetterElement
 from worker.domain.timescales import at_risk_status
 from worker.records import state_of
 from worker.residents import CHANNELS
+from worker.service.console_views import (
+    CASE_VIEWS,
+    TIMELINE_KINDS,
+    TRIAGE_SORTS,
+    TriageRow,
+    event_title,
+    in_view,
+    order_timeline,
+    received_at,
+    sort_triage,
+)
 from worker.services import (
     NOT_RESIDENT_REASONS,
     OUTCOME_LABELS,
@@ -155,9 +166,12 @@ def list_cases(core: App, filters: dict[str, str]) -> tuple[list[CaseRow], bool]
         rows = []
         truncated = False
         handler = filters.get("handler", "").strip().lower()
+        view = filters.get("view", "")
         for case in s.scalars(stmt):
             row = _row(case, today, core.calendar)
             if filters.get("risk") in RISKS and row.risk != filters["risk"]:
+                continue
+            if not in_view(view, row.handler, filters.get("me", "")):
                 continue
             if handler and handler not in row.handler.lower():
                 continue
@@ -180,10 +194,13 @@ async def cases_page(request: Request, user: StaffUser, form: FormData | None) -
 
     filters = {
         key: str(request.query_params.get(key, "")).strip()[:100]
-        for key in ("status", "stage", "risk", "handler", "flag")
+        for key in ("status", "stage", "risk", "handler", "flag", "view")
     }
     if "status" not in request.query_params:
         filters["status"] = "open"
+    if filters["view"] not in CASE_VIEWS:
+        filters["view"] = "all"
+    filters["me"] = user.name
     query = str(request.query_params.get("q", "")).strip()[:200]
     if query:
         # A search looks at every case, open or not, best match first (issue 9).
@@ -206,6 +223,7 @@ async def cases_page(request: Request, user: StaffUser, form: FormData | None) -
             "handlers": web(request).directory.names("handler", "manager"),
             "when": _when,
             "query": query,
+            "views": CASE_VIEWS,
         },
     )
 
@@ -225,7 +243,7 @@ def search_cases(core: App, query: str) -> list[CaseRow]:
 # -- one case ----------------------------------------------------------------------
 
 
-def case_detail(core: App, ref: str) -> dict[str, Any] | None:
+def case_detail(core: App, ref: str, kind: str = "") -> dict[str, Any] | None:
     today = core.clock.today()
     with core.db.session() as s:
         case = s.scalar(select(Case).where(Case.ref == ref.strip().upper()))
@@ -278,7 +296,9 @@ def case_detail(core: App, ref: str) -> dict[str, Any] | None:
         for m in messages:
             timeline.append(
                 {
-                    "at": m.stored_at,
+                    # When it reached us, not when the worker got to it (issue 9).
+                    "at": received_at(m.headers, m.received_on, m.stored_at),
+                    "stored_at": m.stored_at,
                     "type": "message",
                     "title": f"Message from {m.from_name or m.from_addr or 'unknown sender'}",
                     "message": m,
@@ -296,16 +316,15 @@ def case_detail(core: App, ref: str) -> dict[str, Any] | None:
             )
         for event in events:
             timeline.append(
-                {"at": event.at, "type": "event", "title": event.action, "event": event}
+                {
+                    "at": event.at,
+                    "type": "event",
+                    "title": event_title(event.action),
+                    "event": event,
+                }
             )
-
-        def _key(item: dict[str, Any]) -> tuple[datetime, int]:
-            at = item["at"]
-            if at is not None and at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
-            return (at or datetime.min.replace(tzinfo=UTC), 0)
-
-        timeline.sort(key=_key)
+        kinds = {k: sum(1 for t in timeline if t["type"] == k) for k in TIMELINE_KINDS}
+        timeline = order_timeline(timeline, kind)
         resident = case.resident
         return {
             "case": case,
@@ -318,6 +337,9 @@ def case_detail(core: App, ref: str) -> dict[str, Any] | None:
             "reviews": reviews,
             "restrictions": restrictions,
             "today": today,
+            "timeline_kinds": TIMELINE_KINDS,
+            "timeline_counts": kinds,
+            "timeline_kind": kind if kind in TIMELINE_KINDS else "",
         }
 
 
@@ -346,7 +368,8 @@ async def case_page(
     from worker.web.app import render, web
 
     ref = request.path_params["ref"]
-    detail = await run_in_threadpool(case_detail, web(request).core, ref)
+    kind = str(request.query_params.get("kind", ""))[:20]
+    detail = await run_in_threadpool(case_detail, web(request).core, ref, kind)
     if detail is None:
         return render(
             request,
@@ -745,7 +768,8 @@ async def complete_action(request: Request, user: StaffUser, form: FormData | No
 # -- triage queue --------------------------------------------------------------------------------
 
 
-def triage_items(core: App) -> list[dict[str, Any]]:
+def triage_items(core: App, item_id: int | None = None) -> list[dict[str, Any]]:
+    """The open review items, oldest first (or only ``item_id``, when it is still open)."""
     today = core.clock.today()
     items = []
     with core.db.session() as s:
@@ -755,6 +779,8 @@ def triage_items(core: App) -> list[dict[str, Any]]:
             .where(ReviewItem.status == "open")
             .order_by(ReviewItem.created_at, ReviewItem.id)
         )
+        if item_id is not None:
+            query = query.where(ReviewItem.id == item_id)
         for item, message in s.execute(query):
             case = s.get(Case, item.case_id) if item.case_id else None
             row = _row(case, today, core.calendar) if case is not None else None
@@ -769,9 +795,37 @@ def triage_items(core: App) -> list[dict[str, Any]]:
                     "decidable": not kind and case is not None and case.status == "pending_triage",
                     "kind": kind,
                     "outcomes": [(o, OUTCOME_LABELS[o]) for o in REVIEW_OUTCOMES.get(kind, ())],
+                    "received": received_at(
+                        message.headers, message.received_on, message.stored_at
+                    ),
                 }
             )
     return items
+
+
+def triage_row(entry: dict[str, Any]) -> TriageRow:
+    """One line of the triage list: what a handler sorts and chooses by."""
+    from worker.web.app import _human
+
+    item, message, row = entry["item"], entry["message"], entry["row"]
+    proposed = _human(item.proposed_label)
+    if item.proposed_reason:
+        proposed += f": {_human(item.proposed_reason)}"
+    # Items the classifier did not score (a reply from a new address, a held letter) have no
+    # confidence to show, rather than a misleading 0%.
+    scored = not entry["kind"] or item.confidence > 0
+    return TriageRow(
+        item_id=item.id,
+        ref=entry["case"].ref if entry["case"] is not None else "",
+        subject=message.subject or "(no subject)",
+        sender=message.from_name or message.from_addr or "Unknown sender",
+        received=entry["received"],
+        proposed=proposed,
+        confidence=item.confidence if scored else None,
+        due=row.due if row is not None else None,
+        risk=row.risk if row is not None else "none",
+        kind=entry["kind"],
+    )
 
 
 async def triage_page(
@@ -786,11 +840,44 @@ async def triage_page(
 ) -> Response:
     from worker.web.app import render, web
 
+    if item_id is not None:
+        # One item on its own page; a refused form comes back here with what was typed.
+        found = await run_in_threadpool(triage_items, web(request).core, item_id)
+        if not found:
+            return render(
+                request,
+                "error.html",
+                {
+                    "title": "Triage item not found",
+                    "message": f"Review item {item_id} is not open: it may already be decided. "
+                    "Go back to the triage queue.",
+                },
+                status=404,
+            )
+        return render(
+            request,
+            "triage_item.html",
+            {
+                "entry": found[0],
+                "errors": errors or {},
+                "values": values or {},
+                "exclusions": letters.REFUSAL_REASONS,
+                "mail_reasons": NOT_RESIDENT_REASONS,
+                "when": _when,
+            },
+            status=status,
+        )
     items = await run_in_threadpool(triage_items, web(request).core)
+    rows, sort = sort_triage(
+        [triage_row(e) for e in items], str(request.query_params.get("sort", ""))
+    )
     return render(
         request,
         "triage.html",
         {
+            "rows": rows,
+            "sort": sort,
+            "sorts": {key: label for key, (label, _, _) in TRIAGE_SORTS.items()},
             "items": items,
             "errors": errors or {},
             "values": values or {},
@@ -805,6 +892,19 @@ async def triage_page(
 
 async def triage_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
     return await triage_page(request, user)
+
+
+async def triage_item_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    return await triage_page(request, user, item_id=request.path_params["item_id"])
+
+
+async def triage_item(request: Request) -> Response:
+    """GET shows the item (anyone who may view); POST records a decision (those who may act)."""
+    from worker.web.app import staff
+
+    if request.method == "GET":
+        return await staff("view")(triage_item_view)(request)
+    return await staff("act")(triage_decide)(request)
 
 
 def _item_case_ref(core: App, item_id: int) -> str | None:
@@ -1101,7 +1201,7 @@ def routes() -> list[Route]:
             methods=["POST"],
         ),
         Route("/triage", staff("view")(triage_view)),
-        Route("/triage/{item_id:int}", staff("act")(triage_decide), methods=["POST"]),
+        Route("/triage/{item_id:int}", triage_item, methods=["GET", "POST"]),
         Route("/triage/{item_id:int}/resolve", staff("act")(triage_resolve), methods=["POST"]),
         Route("/cases/{ref}/adjustments", staff("act")(adjustments), methods=["POST"]),
         Route("/cases/{ref}/representative", staff("act")(representative), methods=["POST"]),
