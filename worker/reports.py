@@ -328,6 +328,112 @@ def _num_class(numeric: bool) -> str:
     return ' class="num"' if numeric else ""
 
 
+# -- PDF (issue 9, item 6): the same document, printed --------------------------------------------
+
+_PDF_FONTS = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def render_pdf(doc: Document) -> bytes:
+    """The document as a real PDF (A4, tagged with its title and language), charts drawn as bars
+    beside the tables that hold their figures. DejaVu Sans when the system has it (any
+    character); else the PDF core font, with characters it cannot show replaced."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(doc.title)
+    pdf.set_lang("en-GB")
+    pdf.set_creator("complaints intake worker")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    regular, bold = _PDF_FONTS / "DejaVuSans.ttf", _PDF_FONTS / "DejaVuSans-Bold.ttf"
+    if regular.is_file() and bold.is_file():
+        pdf.add_font("Body", "", str(regular))
+        pdf.add_font("Body", "B", str(bold))
+        family = "Body"
+
+        def clean(text: str) -> str:
+            return text
+
+    else:
+        family = "Helvetica"
+
+        def clean(text: str) -> str:
+            text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'")
+            return text.encode("latin-1", "replace").decode("latin-1")
+
+    pdf.add_page()
+    width = pdf.epw
+    pdf.set_font(family, "B", 18)
+    pdf.multi_cell(width, 9, clean(doc.title), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            pdf.ln(2)
+            pdf.set_font(family, "B", max(11, 16 - 2 * block.level))
+            pdf.multi_cell(width, 7, clean(block.text), align="L", new_x="LMARGIN", new_y="NEXT")
+        elif isinstance(block, Para):
+            pdf.set_font(family, "", 10)
+            pdf.multi_cell(width, 5, clean(block.text), align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+        elif isinstance(block, Bullets):
+            pdf.set_font(family, "", 10)
+            for item in block.items:
+                pdf.set_x(pdf.l_margin + 4)
+                pdf.multi_cell(
+                    width - 4, 5, clean(f"- {item}"), align="L", new_x="LMARGIN", new_y="NEXT"
+                )
+            pdf.ln(2)
+        elif isinstance(block, Table):
+            pdf.set_font(family, "B", 10)
+            pdf.multi_cell(width, 6, clean(block.caption), align="L", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font(family, "", 9)
+            numeric = [
+                all(_looks_numeric(row[i]) for row in block.rows) and bool(block.rows)
+                for i in range(len(block.headers))
+            ]
+            with pdf.table(
+                headings_style=FontFace(emphasis="BOLD", fill_color=(243, 242, 241)),
+                text_align=tuple("RIGHT" if n else "LEFT" for n in numeric),
+                line_height=5,
+            ) as table:
+                for row in [block.headers, *block.rows]:
+                    cells = table.row()
+                    for cell in row:
+                        cells.cell(clean(cell))
+            pdf.ln(3)
+        else:
+            _pdf_chart(pdf, block, family, clean, width)
+    return bytes(pdf.output())
+
+
+def _pdf_chart(pdf: Any, chart: Chart, family: str, clean: Any, width: float) -> None:
+    """Horizontal bars, each labelled with its name and value (never colour alone)."""
+    pdf.set_font(family, "B", 10)
+    pdf.multi_cell(
+        width, 6, clean(f"Chart: {chart.title}"), align="L", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.set_font(family, "", 9)
+    if chart.description:
+        pdf.multi_cell(width, 5, clean(chart.description), align="L", new_x="LMARGIN", new_y="NEXT")
+    top = max((v for _, v in chart.bars), default=0)
+    label_w, value_w = width * 0.35, 22
+    bar_w = width - label_w - value_w
+    for name, value in chart.bars:
+        if pdf.will_page_break(6):
+            pdf.add_page()
+        y = pdf.get_y()
+        pdf.set_xy(pdf.l_margin, y)
+        pdf.cell(label_w, 6, clean(name)[:48])
+        length = bar_w * value / top if top > 0 else 0
+        pdf.set_fill_color(29, 112, 184)
+        if length > 0:
+            pdf.rect(pdf.l_margin + label_w, y + 1, length, 4, style="F")
+        pdf.set_xy(pdf.l_margin + label_w + length + 1, y)
+        pdf.cell(value_w, 6, clean(f"{_num(value)}{chart.unit}"))
+        pdf.set_xy(pdf.l_margin, y + 6)
+    pdf.ln(3)
+
+
 def _looks_numeric(text: str) -> bool:
     cleaned = text.replace(",", "").replace("%", "").replace("£", "").replace(".", "", 1)
     return cleaned.isdigit()
@@ -878,15 +984,25 @@ def report_context(app: Any, year_arg: int | None) -> Context:
     return Context(year, app.landlord.homes_owned, today, app.calendar, app.landlord.name)
 
 
-def render_for(doc: Any, out: Path | None) -> str:
-    """HTML when --out names an .html file, Markdown otherwise."""
-    as_html = out is not None and out.suffix.lower() in (".html", ".htm")
-    return render_html(doc) if as_html else render_markdown(doc)
+def render_for(doc: Any, out: Path | None) -> str | bytes:
+    """A PDF when --out names a .pdf file, HTML for .html, Markdown otherwise."""
+    suffix = out.suffix.lower() if out is not None else ""
+    if suffix == ".pdf":
+        return render_pdf(doc)
+    return render_html(doc) if suffix in (".html", ".htm") else render_markdown(doc)
 
 
-def write_report(text: str, out: Path | None, what: str) -> int:
+def write_report(text: str | bytes, out: Path | None, what: str) -> int:
+    if out is not None and out.suffix.lower() == ".pdf" and isinstance(text, str):
+        # Never text in a file named .pdf (issue 9, item 6): only documents are printed.
+        raise UserError(
+            f"--out: {what} is data (JSON), not a document; name a .json file. "
+            "The annual, mrc and self-assessment reports can be written as .pdf"
+        )
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text if isinstance(text, str) else text.decode("latin-1"))
+    elif isinstance(text, bytes):
+        out.write_bytes(text)
     else:
         out.write_text(text, encoding="utf-8")
         print(f"complaints: wrote {what} to {out}", file=sys.stderr)

@@ -66,6 +66,26 @@ def due_restriction_reviews(app: App, today: date) -> list[dict[str, Any]]:
         return [_restriction_dict(r, email) | {"overdue": r.review_on < today} for r, email in rows]
 
 
+def resident_record(resident: Resident) -> dict[str, Any]:
+    """What the resident record says about the person (``resident show``, a subject access
+    export): contact details, adjustments and representative."""
+    return {
+        "email": resident.email,
+        "name": resident.name,
+        "other_emails": list(resident.other_emails or []),
+        "large_print": resident.large_print,
+        "preferred_channel": resident.preferred_channel,
+        "adjustments": resident.adjustments,
+        "disclosed_disability": resident.disclosed_disability,
+        "adjustments_review_on": _iso(resident.adjustments_review_on),
+        "representative": {
+            "name": resident.representative_name,
+            "email": resident.representative_email,
+            "consent": resident.representative_consent,
+        },
+    }
+
+
 class ResidentService:
     def __init__(self, app: App) -> None:
         self.app = app
@@ -80,20 +100,7 @@ class ResidentService:
                 .where(Restriction.resident_id == resident.id)
                 .order_by(Restriction.id)
             ).all()
-            return {
-                "email": resident.email,
-                "name": resident.name,
-                "other_emails": list(resident.other_emails or []),
-                "large_print": resident.large_print,
-                "preferred_channel": resident.preferred_channel,
-                "adjustments": resident.adjustments,
-                "disclosed_disability": resident.disclosed_disability,
-                "adjustments_review_on": _iso(resident.adjustments_review_on),
-                "representative": {
-                    "name": resident.representative_name,
-                    "email": resident.representative_email,
-                    "consent": resident.representative_consent,
-                },
+            return resident_record(resident) | {
                 "restrictions": [_restriction_dict(r, resident.email) for r in restrictions],
             }
 

@@ -128,7 +128,11 @@ def test_machine_mail_of_every_corpus_got_no_letter(demo: tuple[Path, int]) -> N
     assert len(machine) > 80
     answered = []
     for i, path in machine:
-        letters = by_file[_maildir_name(i)]["letters"]
+        # A hazard in words a platform relayed (a resident's post about damp) still notifies
+        # the landlord's own repairs team (SPEC section 11): that is not a reply to the machine.
+        letters = [
+            kind for kind in by_file[_maildir_name(i)]["letters"] if kind != "hazard_notification"
+        ]
         if letters:
             answered.append(f"{path.parent.name}/{path.name}: {letters}")
     assert answered == []

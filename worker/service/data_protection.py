@@ -55,6 +55,7 @@ from worker.domain.retention import (
     case_ended_on,
     decide,
 )
+from worker.residents import resident_record
 
 if TYPE_CHECKING:
     from worker.bootstrap import App
@@ -736,19 +737,7 @@ def _attachments(raw: bytes) -> list[tuple[str, str, bytes]]:
 def _resident_dict(resident: Resident, restrictions: list[Restriction]) -> dict[str, Any]:
     return {
         "id": resident.id,
-        "email": resident.email,
-        "name": resident.name,
-        "other_emails": list(resident.other_emails or []),
-        "large_print": resident.large_print,
-        "preferred_channel": resident.preferred_channel,
-        "adjustments": resident.adjustments,
-        "disclosed_disability": resident.disclosed_disability,
-        "adjustments_review_on": _iso(resident.adjustments_review_on),
-        "representative": {
-            "name": resident.representative_name,
-            "email": resident.representative_email,
-            "consent": resident.representative_consent,
-        },
+        **resident_record(resident),
         "created_at": _iso(resident.created_at),
         "restrictions": [
             {

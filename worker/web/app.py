@@ -254,49 +254,6 @@ def audit_staff(core: App, actor: str, action: str, why: str = "", **details: An
 # -- sign-in ----------------------------------------------------------------------------------
 
 
-async def login_page(request: Request) -> Response:
-    if request.method == "GET":
-        return render(request, "login.html", {"errors": {}, "username": ""})
-    form = await request.form()
-    if not csrf_ok(request.session, form.get("csrf_token")):
-        return render(
-            request,
-            "login.html",
-            {"errors": {"form": "The form expired. Please try again."}, "username": ""},
-            status=403,
-        )
-    username = str(form.get("username", "")).strip()
-    password = str(form.get("password", ""))
-    w = web(request)
-    user = await run_in_threadpool(w.directory.authenticate, username, password)
-    if user is None:
-        await run_in_threadpool(
-            audit_staff,
-            w.core,
-            "anonymous",
-            "staff.login_failed",
-            "wrong username or password",
-            username=username[:64],
-        )
-        return render(
-            request,
-            "login.html",
-            {"errors": {"form": "The username or password is wrong."}, "username": username},
-            status=401,
-        )
-    target = request.session.get("next")
-    request.session.clear()
-    request.session["user"] = user.username
-    csrf_token(request.session)  # a fresh token for the signed-in session
-    await run_in_threadpool(
-        audit_staff, w.core, user.name, "staff.login", f"signed in as {user.role}"
-    )
-    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
-        target = "/operations" if user.role == "operations" else "/cases"
-    return RedirectResponse(target, status_code=303)
-
-
-@staff("view")
 async def logout(request: Request, user: StaffUser, form: FormData | None) -> Response:
     await run_in_threadpool(audit_staff, web(request).core, user.name, "staff.logout", "signed out")
     request.session.clear()
