@@ -95,11 +95,17 @@ def compute_report(
     bins: list[list[tuple[float, bool]]] = [[] for _ in range(5)]
     for t, res in zip(y_true, results, strict=True):
         bins[min(4, int(res.confidence * 5))].append((res.confidence, res.label == t))
-    ece = sum(
-        len(b) / len(results) * abs(sum(c for c, _ in b) / len(b) - sum(ok for _, ok in b) / len(b))
-        for b in bins
-        if b
-    ) if results else 0.0
+    ece = (
+        sum(
+            len(b)
+            / len(results)
+            * abs(sum(c for c, _ in b) / len(b) - sum(ok for _, ok in b) / len(b))
+            for b in bins
+            if b
+        )
+        if results
+        else 0.0
+    )
     out = {
         "n": len(rows),
         "per_class": per_class,

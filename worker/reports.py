@@ -956,8 +956,14 @@ def _hazard_blocks(app: Any, ctx: Context) -> list[Any]:
         ),
         Table(
             "Potential hazards by month",
-            ["Month", "Reported", "By kind", "Median hours to investigate", "Clocks met",
-             "Clocks missed"],
+            [
+                "Month",
+                "Reported",
+                "By kind",
+                "Median hours to investigate",
+                "Clocks met",
+                "Clocks missed",
+            ],
             rows or [["None", "0", "-", "-", "0", "0"]],
         ),
     ]

@@ -74,9 +74,7 @@ def test_acknowledgement_asks_for_the_details_the_resident_left_out(app: App) ->
         "there since March and the wallpaper is peeling off. Nobody has come back to me.",
     )
     with app.db.session() as session:
-        letter = session.scalars(
-            select(Letter).where(Letter.kind != "hazard_notification")
-        ).one()
+        letter = session.scalars(select(Letter).where(Letter.kind != "hazard_notification")).one()
     assert letter.kind == "stage1_acknowledgement"
     text = letter_text(app, letter)
     assert "names of anyone" in text  # staff they dealt with (policy page)
@@ -93,9 +91,7 @@ def test_acknowledgement_does_not_ask_for_what_was_given(app: App) -> None:
         "leak fixed this week and an apology.",
     )
     with app.db.session() as session:
-        letter = session.scalars(
-            select(Letter).where(Letter.kind != "hazard_notification")
-        ).one()
+        letter = session.scalars(select(Letter).where(Letter.kind != "hazard_notification")).one()
     text = letter_text(app, letter)
     assert "We need a little more information" not in text
 

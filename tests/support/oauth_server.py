@@ -172,9 +172,7 @@ class OAuthSmtpServer(SmtpServer):
                 blob = args[1] if len(args) > 1 else ""
                 try:
                     text = base64.b64decode(blob).decode()
-                    fields = dict(
-                        part.split("=", 1) for part in text.split("\x01") if "=" in part
-                    )
+                    fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
                     user = fields["user"]
                     token = fields["auth"].removeprefix("Bearer ")
                 except (ValueError, KeyError):

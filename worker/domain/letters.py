@@ -138,8 +138,15 @@ SPECS: dict[str, LetterSpec] = {
         # potential hazard, with the resident's words and how to reach them.
         LetterSpec(
             "hazard_notification",
-            ("reference", "hazard", "severity", "aware_at", "investigate_by", "residents_words",
-             "resident_contact"),
+            (
+                "reference",
+                "hazard",
+                "severity",
+                "aware_at",
+                "investigate_by",
+                "residents_words",
+                "resident_contact",
+            ),
             ("SI 2025/1042",),
             "Internal: a potential hazard reported, its clock, the resident's words and contact.",
         ),

@@ -834,35 +834,53 @@ def complaint_in_survey_reply(text: str) -> RuleHit | None:
 _NOTICE_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(rx, re.IGNORECASE))
     for name, rx in (
-        ("automated", r"\b(?:this\s+is\s+an?\s+(?:automated|automatic)\s+(?:\w+\s+)?"
-         r"(?:message|e-?mail|msg|notification|reminder|receipt|alert|response|acknowledgement)"
-         r"|(?:sent|generated|produced)\s+(?:\w+\s+){0,5}automatically|automatically\s+generated"
-         r"|(?<!your\s)(?<!the\s)(?<!these\s)(?<!getting\s)(?<!get\s)automated\s+(?:msg|message"
-         r"|email|report|alert|digest|notification|receipt|tracking|escalation|kpi)"
-         r"|msg\s+sent\s+by\s+automated|generated\s+(?:nightly|daily"
-         r"|weekly|every\s+\w+)|this\s+(?:notification|digest|report|summary|alert)\s+(?:was|is)"
-         r"\s+(?:sent|generated|produced))"),
-        ("no_reply", r"\b(?:(?:please\s+)?(?:do\s+not|don'?t)\s+reply(?:\s+to\s+this)?"
-         r"|replies\s+(?:to\s+this\s+(?:address|email|message)\s+)?are\s+not\s+(?:read|monitored)"
-         r"|(?:mailbox|inbox|address)\s+is\s+not\s+monitored|not\s+monitored\b)"),
-        ("subscription", r"\b(?:you\s+(?:are|'re)\s+receiving\s+this|unsubscribe"
-         r"|manage\s+(?:your\s+)?(?:notification|email)\s+(?:settings|preferences)"
-         r"|update\s+your\s+notification"
-         r"|you\s+(?:turned\s+on|subscribed|requested\s+this\s+export)|to\s+stop\s+receiving)"),
-        ("signature", r"\b(?:(?:review|view)\s+(?:and\s+sign|document)|sent\s+you\s+(?:a\s+)?"
-         r"document\s+to\s+(?:review|sign)|(?:requested|request)\s+your\s+signature"
-         r"|all\s+(?:parties|signers)\s+have\s+(?:completed|signed)|sign\s+documents"
-         r"\s+electronically|e-?signature\s+(?:service|platform)|powered\s+by)"),
-        ("booking", r"\b(?:(?:appointment|booking|callback|call\s+back)\s+(?:is\s+|has\s+been\s+)?"
-         r"(?:confirmed|booked|scheduled|rescheduled|cancelled)|booking\s+confirm\w*"
-         r"|add\s+to\s+calendar|reply\s+(?:y|stop|cancel|r)\s+to|(?:job|ticket|incident|case"
-         r"|request)\s+(?:number|no\.?|ref\w*|id)?\s*[:#]?\s*[A-Z]{0,4}-?\d{5,}\s+"
-         r"(?:has\s+been|is)\s+(?:updated|assigned|resolved|received|completed|closed)"
-         r"|status\s+changed\s+from|track\s+(?:your\s+)?(?:repair|parcel|arrival))"),
-        ("digest", r"\b(?:(?:weekly|daily|monthly)\s+(?:summary|digest|report)|\d+\s+new\s+"
-         r"(?:responses?|comments?|mentions?|submissions?|reviews?)|view\s+(?:full\s+)?results"
-         r"|survey\s+(?:digest|results|export)|dashboard|response\s+summary|new\s+(?:response|"
-         r"submission|entry)\s+(?:to|for|was))"),
+        (
+            "automated",
+            r"\b(?:this\s+is\s+an?\s+(?:automated|automatic)\s+(?:\w+\s+)?"
+            r"(?:message|e-?mail|msg|notification|reminder|receipt|alert|response|acknowledgement)"
+            r"|(?:sent|generated|produced)\s+(?:\w+\s+){0,5}automatically|automatically\s+generated"
+            r"|(?<!your\s)(?<!the\s)(?<!these\s)(?<!getting\s)(?<!get\s)automated\s+(?:msg|message"
+            r"|email|report|alert|digest|notification|receipt|tracking|escalation|kpi)"
+            r"|msg\s+sent\s+by\s+automated|generated\s+(?:nightly|daily"
+            r"|weekly|every\s+\w+)|this\s+(?:notification|digest|report|summary|alert)\s+(?:was|is)"
+            r"\s+(?:sent|generated|produced))",
+        ),
+        (
+            "no_reply",
+            r"\b(?:(?:please\s+)?(?:do\s+not|don'?t)\s+reply(?:\s+to\s+this)?"
+            r"|replies\s+(?:to\s+this\s+(?:address|email|message)\s+)?are\s+not\s+(?:read|monitored)"
+            r"|(?:mailbox|inbox|address)\s+is\s+not\s+monitored|not\s+monitored\b)",
+        ),
+        (
+            "subscription",
+            r"\b(?:you\s+(?:are|'re)\s+receiving\s+this|unsubscribe"
+            r"|manage\s+(?:your\s+)?(?:notification|email)\s+(?:settings|preferences)"
+            r"|update\s+your\s+notification"
+            r"|you\s+(?:turned\s+on|subscribed|requested\s+this\s+export)|to\s+stop\s+receiving)",
+        ),
+        (
+            "signature",
+            r"\b(?:(?:review|view)\s+(?:and\s+sign|document)|sent\s+you\s+(?:a\s+)?"
+            r"document\s+to\s+(?:review|sign)|(?:requested|request)\s+your\s+signature"
+            r"|all\s+(?:parties|signers)\s+have\s+(?:completed|signed)|sign\s+documents"
+            r"\s+electronically|e-?signature\s+(?:service|platform)|powered\s+by)",
+        ),
+        (
+            "booking",
+            r"\b(?:(?:appointment|booking|callback|call\s+back)\s+(?:is\s+|has\s+been\s+)?"
+            r"(?:confirmed|booked|scheduled|rescheduled|cancelled)|booking\s+confirm\w*"
+            r"|add\s+to\s+calendar|reply\s+(?:y|stop|cancel|r)\s+to|(?:job|ticket|incident|case"
+            r"|request)\s+(?:number|no\.?|ref\w*|id)?\s*[:#]?\s*[A-Z]{0,4}-?\d{5,}\s+"
+            r"(?:has\s+been|is)\s+(?:updated|assigned|resolved|received|completed|closed)"
+            r"|status\s+changed\s+from|track\s+(?:your\s+)?(?:repair|parcel|arrival))",
+        ),
+        (
+            "digest",
+            r"\b(?:(?:weekly|daily|monthly)\s+(?:summary|digest|report)|\d+\s+new\s+"
+            r"(?:responses?|comments?|mentions?|submissions?|reviews?)|view\s+(?:full\s+)?results"
+            r"|survey\s+(?:digest|results|export)|dashboard|response\s+summary|new\s+(?:response|"
+            r"submission|entry)\s+(?:to|for|was))",
+        ),
     )
 )
 _NOTICE_STRONG = ("automated", "signature")
@@ -890,8 +908,9 @@ def automatic_notification(text: str) -> RuleHit | None:
             found[name] = " ".join(m.group(0).split())
     if len(found) < 2 and not any(n in found for n in _NOTICE_STRONG):
         return None
-    bulk = "digest" in found or ("subscription" in found and "booking" not in found
-                                 and "signature" not in found)
+    bulk = "digest" in found or (
+        "subscription" in found and "booking" not in found and "signature" not in found
+    )
     evidence = "; ".join(f"{k}: '{v}'" for k, v in found.items())
     return RuleHit(
         "automatic_notification",

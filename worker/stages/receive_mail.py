@@ -82,9 +82,7 @@ def _stream_threshold(app: App) -> int:
     return int(getattr(app.settings, "attachment_stream_bytes", 0) or DEFAULT_STREAM_BYTES)
 
 
-def store(
-    app: App, item: RawInbound, source: str = "email", address: str = ""
-) -> tuple[int, bool]:
+def store(app: App, item: RawInbound, source: str = "email", address: str = "") -> tuple[int, bool]:
     """Store one raw message. Returns (inbound id, whether it needs processing)."""
     try:
         with app.db.session() as session:

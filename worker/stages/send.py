@@ -121,9 +121,7 @@ def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
         reply_from = reply_from_addresses(session, list(by_id.values()))
         for letter_id in ids:
             try:
-                messages.append(
-                    build_message(app, by_id[letter_id], reply_from.get(letter_id, ""))
-                )
+                messages.append(build_message(app, by_id[letter_id], reply_from.get(letter_id, "")))
                 built.append(letter_id)
             except Exception as exc:  # noqa: BLE001 - this letter fails alone
                 broken[letter_id] = PermanentError(f"the letter could not be built: {exc}")

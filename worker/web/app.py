@@ -295,9 +295,7 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     expected = web(request).core.settings.metrics_token.reveal()
-    if expected and not token_matches(
-        bearer_token(request.headers.get("authorization")), expected
-    ):
+    if expected and not token_matches(bearer_token(request.headers.get("authorization")), expected):
         return _unauthorised("/metrics")
     body = await run_in_threadpool(generate_latest, web(request).registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
