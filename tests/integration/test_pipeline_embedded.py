@@ -361,3 +361,41 @@ def test_a_poison_message_is_quarantined_alone_and_its_batch_neighbours_go_throu
         "Lift broken": "done",
     }
     assert [(q.inbound_id, q.kind) for q in quarantined] == [(ids[1], "poison")]
+
+
+def test_letters_a_failed_send_left_claimed_are_freed_at_once_but_never_one_still_sending(
+    app: App,
+) -> None:
+    """The database went away between claiming letters and handing them over: the send failed
+    and its letters stayed "sending" under this live process's claim. The sweep frees them at
+    once (not after the five minutes a stale claim waits), but never a letter a send in this
+    process still holds."""
+    from worker.adapters.db_models import AuditEvent
+    from worker.stages.send import _sending
+
+    deliver(
+        app,
+        "Rude call handler",
+        "I want to complain about how I was spoken to on the phone on Monday. The call handler "
+        "was rude, laughed at me and put the phone down.",
+    )
+    with app.db.session() as session:
+        letter = session.scalars(select(Letter)).one()
+        letter.status = "sending"
+        letter.claimed_by = app.instance_id
+        letter.claimed_at = app.clock.now() - timedelta(seconds=20)
+        letter_id = letter.id
+
+    with _sending({letter_id}):
+        sweep(app, older_than=timedelta(0))
+        with app.db.session() as session:
+            assert session.get(Letter, letter_id).status == "sending"  # type: ignore[union-attr]
+
+    sweep(app, older_than=timedelta(0))
+    app.jobs.run_until_idle()  # type: ignore[attr-defined]
+    with app.db.session() as session:
+        assert session.get(Letter, letter_id).status == "sent"  # type: ignore[union-attr]
+        reclaimed = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "letter.reclaimed")
+        ).all()
+    assert reclaimed == ["letter.reclaimed"]

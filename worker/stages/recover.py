@@ -17,6 +17,7 @@ from worker.adapters.db_models import InboundMessage, Letter, Quarantine
 from worker.bootstrap import App
 from worker.jobs import chunks
 from worker.records import audit
+from worker.stages.send import sending_now
 
 NEXT_STAGE = {"stored": "parse", "parsed": "triage", "triaged": "route"}
 STALE_SENDING = timedelta(minutes=5)
@@ -25,12 +26,15 @@ REQUEUE_GAP = timedelta(seconds=60)
 
 
 def _claim_abandoned(app: App, letter: Letter, now: datetime) -> bool:
-    """A claim is abandoned when its worker's heartbeat has stopped, or, with no heartbeats to
-    ask (the embedded mode), when it is older than any send could take."""
+    """A claim is abandoned when its worker's heartbeat has stopped; when it is this process's
+    own and no send here holds it any more (a send that failed part-way); or, with no
+    heartbeats to ask, when it is older than any send could take."""
     claimed_at = aware(letter.claimed_at) if letter.claimed_at else now
     if claimed_at <= now - STALE_SENDING:
         return True
-    if app.heartbeats is None or letter.claimed_by == app.instance_id:
+    if letter.claimed_by == app.instance_id:
+        return letter.id not in sending_now()
+    if app.heartbeats is None:
         return False
     return not app.heartbeats.alive(letter.claimed_by)
 

@@ -9,7 +9,9 @@ never loses or doubles one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from email.charset import QP, Charset
 from email.header import Header
@@ -89,6 +91,29 @@ def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8")
 
 
+# The letters this process is sending at this moment. A claim of this process's that is not here
+# belongs to a send that stopped part-way (the database went away after the claim, say): the
+# recovery sweep frees it at once rather than after STALE_SENDING, as it would a dead worker's.
+_sending_now: set[int] = set()
+_sending_lock = threading.Lock()
+
+
+def sending_now() -> frozenset[int]:
+    with _sending_lock:
+        return frozenset(_sending_now)
+
+
+@contextmanager
+def _sending(ids: set[int]) -> Iterator[None]:
+    with _sending_lock:
+        _sending_now.update(ids)
+    try:
+        yield
+    finally:
+        with _sending_lock:
+            _sending_now.difference_update(ids)
+
+
 def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
     """Send a batch of letters: one claim, one "transmitting" mark per group the sender hands
     over together, and one write of the outcomes."""
@@ -109,7 +134,12 @@ def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
         )
     if not claimed:
         return []  # sent already, suppressed, or another worker has them
-    ids = [i for i in letter_ids if i in claimed]
+    with _sending(claimed):
+        _send_claimed(app, [i for i in letter_ids if i in claimed])
+    return []
+
+
+def _send_claimed(app: App, ids: list[int]) -> None:
     messages: list[Message] = []
     built: list[int] = []
     broken: dict[int, Exception] = {}
@@ -153,7 +183,6 @@ def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
                 outcomes[built[result.index]] = (result.message_id, result.error)
     if outcomes:
         _record_outcomes(app, outcomes)
-    return []
 
 
 def _send_batch(
