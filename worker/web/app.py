@@ -254,6 +254,7 @@ def audit_staff(core: App, actor: str, action: str, why: str = "", **details: An
 # -- sign-in ----------------------------------------------------------------------------------
 
 
+@staff("view")
 async def logout(request: Request, user: StaffUser, form: FormData | None) -> Response:
     await run_in_threadpool(audit_staff, web(request).core, user.name, "staff.logout", "signed out")
     request.session.clear()
