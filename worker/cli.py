@@ -341,6 +341,41 @@ def cmd_report(args: argparse.Namespace) -> int:
     return main_report(args)
 
 
+def cmd_letter_pdf(args: argparse.Namespace) -> int:
+    """A letter kept for post as a print-ready PDF (issue 9; large print when the resident asked).
+    Written to a temporary file and renamed, so a failed run leaves no half-written PDF."""
+    import os
+    from pathlib import Path
+
+    from worker.adapters.letter_pdf import print_letter
+    from worker.bootstrap import bootstrap
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UserError(f"--out: the folder {out.parent} does not exist")
+    printed = print_letter(bootstrap(), args.letter_id, by=_cli_user(args.by))
+    partial = out.with_name(out.name + ".partial")
+    try:
+        partial.write_bytes(printed.pdf)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"--out: {out} could not be written ({exc.strerror or exc})") from exc
+    print(
+        json.dumps(
+            {
+                "letter_id": printed.letter_id,
+                "ref": printed.ref,
+                "status": printed.status,
+                "large_print": printed.large_print,
+                "out": str(out),
+                "bytes": len(printed.pdf),
+            }
+        )
+    )
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------
 
 
@@ -965,6 +1000,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--year", type=int)
     p.add_argument("--out")
+
+    p = add("letter", lambda a: 0, "letters kept for post: print-ready PDFs")
+    let_sub = p.add_subparsers(dest="letter_command", metavar="ACTION", parser_class=_Parser)
+    let_sub.required = True
+    lp = let_sub.add_parser(
+        "pdf",
+        help="write a letter as an A4 PDF to print and post (large print if the resident asked)",
+        description="write a letter as an A4 PDF to print and post (large print if the resident "
+        "asked); the printing is audited",
+    )
+    lp.set_defaults(handler=cmd_letter_pdf)
+    lp.add_argument("letter_id", type=_record_id, metavar="LETTER_ID")
+    lp.add_argument("--out", required=True, metavar="FILE.pdf")
+    lp.add_argument("--by", help="who is printing it (default: your login name)")
 
     from worker.domain.hazards import EVENTS
 

@@ -330,8 +330,6 @@ def _num_class(numeric: bool) -> str:
 
 # -- PDF (issue 9, item 6): the same document, printed --------------------------------------------
 
-_PDF_FONTS = Path("/usr/share/fonts/truetype/dejavu")
-
 
 def render_pdf(doc: Document) -> bytes:
     """The document as a real PDF (A4, tagged with its title and language), charts drawn as bars
@@ -340,27 +338,14 @@ def render_pdf(doc: Document) -> bytes:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
+    from worker.adapters.pdf import setup_fonts
+
     pdf = FPDF(format="A4")
     pdf.set_title(doc.title)
     pdf.set_lang("en-GB")
     pdf.set_creator("complaints intake worker")
     pdf.set_auto_page_break(auto=True, margin=15)
-    regular, bold = _PDF_FONTS / "DejaVuSans.ttf", _PDF_FONTS / "DejaVuSans-Bold.ttf"
-    if regular.is_file() and bold.is_file():
-        pdf.add_font("Body", "", str(regular))
-        pdf.add_font("Body", "B", str(bold))
-        family = "Body"
-
-        def clean(text: str) -> str:
-            return text
-
-    else:
-        family = "Helvetica"
-
-        def clean(text: str) -> str:
-            text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'")
-            return text.encode("latin-1", "replace").decode("latin-1")
-
+    family, clean = setup_fonts(pdf)
     pdf.add_page()
     width = pdf.epw
     pdf.set_font(family, "B", 18)

@@ -473,6 +473,31 @@ async def export_view(request: Request, user: StaffUser, form: FormData | None) 
     )
 
 
+async def letter_pdf_view(request: Request, user: StaffUser, form: FormData | None) -> Response:
+    """A letter kept for post as a print-ready PDF (issue 9): always a download, never shown in
+    the page; large print when the resident asked; who printed it is audited."""
+    from worker.adapters.letter_pdf import print_letter
+    from worker.web.app import render, web
+
+    try:
+        printed = await run_in_threadpool(
+            print_letter, web(request).core, request.path_params["letter_id"], by=user.name
+        )
+    except ComplaintsError as exc:
+        return render(
+            request, "error.html", {"title": "Letter not found", "message": str(exc)}, status=404
+        )
+    return Response(
+        printed.pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{printed.filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 def _text(form: FormData, name: str, limit: int = 10000) -> str:
     return str(form.get(name, "") or "").strip()[:limit]
 
@@ -1208,4 +1233,5 @@ def routes() -> list[Route]:
         Route("/cases/{ref}/restriction", staff("restrict")(restriction), methods=["POST"]),
         Route("/cases/{ref}/export", staff("view")(export_view)),
         Route("/attachments/{inbound_id:int}/{index:int}", staff("view")(download)),
+        Route("/letters/{letter_id:int}.pdf", staff("view")(letter_pdf_view)),
     ]
