@@ -709,6 +709,19 @@ def _without_comments(value: str) -> str:
     return " ".join(value.split())
 
 
+def date_sent(headers: Mapping[str, object] | None) -> datetime | None:
+    """The moment a stored message says it was sent (its Date header, any name case), or None
+    when there is none, it does not parse, or it has no time zone."""
+    raw = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == "date"), "")
+    if not raw:
+        return None
+    try:
+        sent = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return sent if sent is not None and sent.tzinfo is not None else None
+
+
 def _parse_date(value: str, defects: list[str]) -> datetime | None:
     if not value:
         defects.append("missing_date")

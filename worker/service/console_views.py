@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from worker.adapters.clock import LONDON
+from worker.domain.parsing import date_sent
 
 # Audit actions as a handler would say them. An action missing here still reads sensibly (see
 # ``event_title``); the internal name stays on the page as a data attribute for tests and tools.
@@ -112,15 +112,9 @@ def received_at(
     when that differs from the day we stored it (a replayed mailbox, a complaint logged late by
     staff); else the moment we stored it. Never the time a later stage processed it."""
     stored = _aware(stored_at)
-    raw = str((headers or {}).get("date", "") or "")
-    if raw:
-        try:
-            sent = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            sent = None
-        if sent is not None and sent.tzinfo is not None:
-            if received_on is None or sent.astimezone(LONDON).date() == received_on:
-                return sent
+    sent = date_sent(headers)
+    if sent is not None and (received_on is None or sent.astimezone(LONDON).date() == received_on):
+        return sent
     if received_on is not None and stored.astimezone(LONDON).date() != received_on:
         return received_on
     return stored

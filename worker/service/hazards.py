@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from worker.domain import hazards as rules_mod
 from worker.domain import letters
 from worker.domain.errors import ConfigurationError, UserError
 from worker.domain.hazards import HazardRules, Progress
+from worker.domain.parsing import date_sent
 from worker.domain.working_days import Calendar
 from worker.records import Ids, audit
 
@@ -181,19 +181,13 @@ def aware_at(row: InboundMessage, replay: bool = False) -> datetime:
     is a little before we stored it (the mailbox got it while the worker was not reading), so a
     clock never starts later than the message reached the landlord."""
     stored = row.stored_at if row.stored_at.tzinfo else row.stored_at.replace(tzinfo=UTC)
-    headers = {str(k).lower(): str(v) for k, v in (row.headers or {}).items()}
-    raw = headers.get("date", "")
-    if raw:
-        try:
-            sent = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            sent = None
-        if sent is not None and sent.tzinfo is not None:
-            gap = (stored - sent).total_seconds()
-            # Replaying an old mailbox (the demo): as when it arrived, years back at most.
-            limit = (5 * 366 * 24 if replay else _DATE_TRUST_HOURS) * 3600
-            if 0 <= gap <= limit:
-                return sent.astimezone(UTC)
+    sent = date_sent(row.headers)
+    if sent is not None:
+        gap = (stored - sent).total_seconds()
+        # Replaying an old mailbox (the demo): as when it arrived, years back at most.
+        limit = (5 * 366 * 24 if replay else _DATE_TRUST_HOURS) * 3600
+        if 0 <= gap <= limit:
+            return sent.astimezone(UTC)
     return stored
 
 
