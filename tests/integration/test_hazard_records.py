@@ -271,6 +271,7 @@ def test_a_hazard_list_broken_while_running_keeps_the_last_good_one_but_fails_at
     listed = tmp_path / "hazards.toml"
     listed.write_text(DEFAULT_RULES_FILE.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("COMPLAINTS_HAZARDS", str(listed))
+    monkeypatch.setattr("worker.service.hazards.RECHECK_SECONDS", 0.0)  # look at every call
     settings = load_settings({"COMPLAINTS_OUTBOX_DIR": str(tmp_path / "out")}, cwd=tmp_path)
     kinds = load_rules(settings).kinds()
     assert "damp_mould" in kinds
@@ -279,3 +280,34 @@ def test_a_hazard_list_broken_while_running_keeps_the_last_good_one_but_fails_at
     assert load_rules(settings).kinds() == kinds
     with pytest.raises(ConfigurationError, match="kind must be a short lower_case name"):
         check_configuration(settings)
+
+
+def test_an_edited_hazard_list_takes_effect_without_a_restart_once_the_recheck_time_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from worker.service import hazards as service
+    from worker.service.hazards import DEFAULT_RULES_FILE, load_rules
+
+    listed = tmp_path / "hazards.toml"
+    shipped = DEFAULT_RULES_FILE.read_text(encoding="utf-8")
+    listed.write_text(shipped, encoding="utf-8")
+    monkeypatch.setenv("COMPLAINTS_HAZARDS", str(listed))
+    settings = load_settings({"COMPLAINTS_OUTBOX_DIR": str(tmp_path / "out")}, cwd=tmp_path)
+    clock = [1000.0]
+    monkeypatch.setattr(service, "monotonic", lambda: clock[0])
+    before = load_rules(settings).kinds()
+    listed.write_text(
+        shipped
+        + '\n[[hazard]]\nkind = "loose_balcony"\nseverity = "significant"\n'
+        + "title = \"Loose balcony railing\"\nphrases = ['''\\bbalcony railing\\b''']\n",
+        encoding="utf-8",
+    )
+    os.utime(listed, (2, 2))
+    # Within the recheck time the list read a moment ago is used (no stat per message) ...
+    clock[0] += service.RECHECK_SECONDS / 2
+    assert load_rules(settings).kinds() == before
+    # ... and after it the edit is in force.
+    clock[0] += service.RECHECK_SECONDS
+    assert "loose_balcony" in load_rules(settings).kinds()

@@ -99,6 +99,33 @@ class HazardRule:
     requires_any: tuple[re.Pattern[str], ...] = ()
     not_when: tuple[re.Pattern[str], ...] = ()
     unless: tuple[re.Pattern[str], ...] = ()
+    # All phrases as one pattern, searched once over the whole message before any sentence is
+    # tried: most messages report no hazard of a kind, and one search is far cheaper than every
+    # phrase on every sentence (the sentence-by-sentence check was the triage stage's largest
+    # cost). None when the phrases cannot be joined safely; then every sentence is tried.
+    screen: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "screen", _screen(self.phrases))
+
+
+# A back-reference (\1, (?P=name)) would point at another phrase's group once joined, an inline
+# global flag is not allowed mid-pattern, and \A or \Z would mean the message's edges rather than
+# a sentence's: such phrases are tried one by one, unscreened.
+_UNJOINABLE = re.compile(r"\\[1-9AZ]|\(\?P=|\(\?[aiLmsux]+\)")
+
+
+def _screen(phrases: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that matches wherever any phrase would match within a sentence, for the
+    sentences joined by newlines (MULTILINE keeps ^ and $ at sentence edges)."""
+    if not phrases or any(_UNJOINABLE.search(p.pattern) for p in phrases):
+        return None
+    try:
+        return re.compile(
+            "|".join(f"(?:{p.pattern})" for p in phrases), re.IGNORECASE | re.MULTILINE
+        )
+    except re.error:
+        return None
 
 
 @dataclass(frozen=True)
@@ -240,7 +267,10 @@ def detect(subject: str, text: str, rules: HazardRules) -> tuple[Detection, ...]
     found: list[Detection] = []
     parts = sentences(f"{subject.strip()}.\n\n{text}" if subject.strip() else text)
     whole = " ".join(parts)
+    lines = "\n".join(parts)
     for rule in rules.rules:
+        if rule.screen is not None and rule.screen.search(lines) is None:
+            continue
         reasons: list[str] = []
         words: list[str] = []
         for sentence in parts:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from pathlib import Path
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -95,8 +96,26 @@ def _strict_rules(settings: Settings) -> HazardRules:
     return rules
 
 
+# How long a loaded list is used before its file is looked at again: triage asks for the list
+# once per message, and a stat and a path lookup each time cost more than the detection itself.
+RECHECK_SECONDS: float = 2.0
+_checked: dict[tuple[str, Path], tuple[float, HazardRules]] = {}
+
+
 def load_rules(settings: Settings) -> HazardRules:
-    """The hazard list, read again when its file changes (no restart needed to add a hazard)."""
+    """The hazard list, read again when its file changes (no restart needed to add a hazard;
+    an edit takes effect within ``RECHECK_SECONDS``)."""
+    key = (os.environ.get("COMPLAINTS_HAZARDS", ""), settings.landlord_file)
+    cached = _checked.get(key)
+    now = monotonic()
+    if cached is not None and now - cached[0] < RECHECK_SECONDS:
+        return cached[1]
+    rules = _load_checked(settings)
+    _checked[key] = (now, rules)
+    return rules
+
+
+def _load_checked(settings: Settings) -> HazardRules:
     try:
         return _strict_rules(settings)
     except ConfigurationError as exc:
@@ -115,13 +134,29 @@ class Team:
     email: str
 
 
+_teams_read: dict[Path, tuple[float, dict[str, Team]]] = {}
+
+
 def teams(settings: Settings) -> dict[str, Team]:
     """Who is told of a hazard: the ``[hazards]`` table of the landlord profile.
 
     ``repairs_email`` (and ``repairs_name``) is required for the notification; a
-    ``damp_mould_email`` sends damp and mould to that team instead."""
+    ``damp_mould_email`` sends damp and mould to that team instead. Read again at most every
+    ``RECHECK_SECONDS`` (each hazard found asks, and parsing the profile each time cost more than
+    recording the hazard)."""
+    path = settings.landlord_file
+    now = monotonic()
+    cached = _teams_read.get(path)
+    if cached is not None and now - cached[0] < RECHECK_SECONDS:
+        return cached[1]
+    found = _read_teams(path)
+    _teams_read[path] = (now, found)
+    return found
+
+
+def _read_teams(path: Path) -> dict[str, Team]:
     try:
-        data = tomllib.loads(settings.landlord_file.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return {}  # load_landlord has already said what is wrong with the file
     table = data.get("hazards", {})
@@ -141,7 +176,7 @@ def teams(settings: Settings) -> dict[str, Team]:
 def check_configuration(settings: Settings) -> None:
     """Fail at start, in one line, on a bad hazard list or team address."""
     _strict_rules(settings)
-    teams(settings)
+    _read_teams(settings.landlord_file)
 
 
 def statutory_calendar(app: App) -> Calendar:

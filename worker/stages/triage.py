@@ -149,9 +149,10 @@ def _hazards(app: App, session: Session, row: InboundMessage) -> None:
     from worker.service import hazards
 
     found = hazards.detect_row(app, row, parsed_view(row).new_text or row.text)
+    # Kept even when empty: the key says the message was checked, so routing does not look again.
+    row.flags = {**(row.flags or {}), "hazards": found}
     if not found:
         return
-    row.flags = {**(row.flags or {}), "hazards": found}
     audit(
         session,
         "classifier",
