@@ -42,12 +42,20 @@ EMBEDDING_C = 4.0
 class _EmbeddingTriager(Triager):
     """The triage chain with class probabilities from the embedding classifier."""
 
-    def __init__(self, clf: Any, vectors: dict[str, Any], threshold: float, floor: float) -> None:
+    def __init__(
+        self,
+        clf: Any,
+        vectors: dict[str, Any],
+        threshold: float,
+        floor: float,
+        complaint_at: float,
+    ) -> None:
         self._clf = clf
         self._vectors = vectors
         self.classes = [str(c) for c in clf.classes_]
         self.threshold = threshold
         self.complaint_floor = floor
+        self.complaint_at = complaint_at
         self.version = "compare"
         self.metadata = {}
 
@@ -158,9 +166,10 @@ def compare(cache: Path | None, model_path: Path = DEFAULT_MODEL_PATH) -> dict[s
     x_train = np.stack([vectors[t] for t in train_texts])
     classes = sorted({row_class(r) for r in train_rows})
     oof = _oof(train_rows, x_train, classes)
-    threshold, floor, cv = choose_threshold(train_rows, oof, train_texts)
+    chosen = choose_threshold(train_rows, oof, train_texts)
+    threshold, floor = chosen.threshold, chosen.floor
     clf = _embedding_classifier().fit(x_train, [row_class(r) for r in train_rows])
-    emb = _EmbeddingTriager(clf, vectors, threshold, floor)
+    emb = _EmbeddingTriager(clf, vectors, threshold, floor, chosen.complaint_at)
     result["embedding"] = _figures(test_rows, emb)
     result["embedding"]["threshold"] = threshold
 

@@ -1059,9 +1059,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose own parser reads everything after their name (argparse's REMAINDER refuses an
+# option such as ``--diagram`` as the first word after the command).
+PASS_THROUGH = {"train": cmd_train, "evaluate": cmd_evaluate}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in PASS_THROUGH:
+        return PASS_THROUGH[words[0]](argparse.Namespace(rest=words[1:]))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     try:
         return int(args.handler(args) or 0)
     except ConfigurationError as exc:
