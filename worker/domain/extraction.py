@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from worker.domain import caseless
+from worker.domain.caseless import Caseless
 from worker.domain.triage_rules import new_text
 
 __all__ = ["DETAILS", "Extraction", "Flags", "detect_flags", "extract", "missing_details"]
@@ -65,14 +67,14 @@ def missing_details(e: Extraction) -> tuple[str, ...]:
 
 # --- helpers -----------------------------------------------------------------------------------
 
-_SIGN_OFF = re.compile(
+_SIGN_OFF = caseless.compile(
     r"^\s*(?:kind regards|regards|best regards|many thanks|thanks|thank you|thanks again"
     r"|yours sincerely|yours faithfully|yours truly|best wishes|cheers|warm regards|sent from my"
     r"|thx|ta)\b[ ,.!]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
-_GREETING = re.compile(
+_SENTENCE = caseless.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
+_GREETING = caseless.compile(
     r"^\s*(?:dear|hi|hello|hiya|good (?:morning|afternoon|evening)|to whom it may concern|hey)\b",
     re.IGNORECASE,
 )
@@ -102,7 +104,7 @@ def _clip(s: str, n: int = 240) -> str:
 
 # --- the issue -----------------------------------------------------------------------------------
 
-_ISSUE_WORDS = re.compile(
+_ISSUE_WORDS = caseless.compile(
     r"\b(?:leak\w*|damp|mou?ld\w*|condensation|boiler|heating|hot water|radiator|repair\w*|broken"
     r"|not working|doesn'?t work|won'?t|fault\w*|crack\w*|rot\w*|roof|window|door|lock|toilet"
     r"|sink|drain|blocked|flood\w*|ceiling|wall|floor|stair\w*|lift|light\w*|electric\w*|gas"
@@ -112,19 +114,19 @@ _ISSUE_WORDS = re.compile(
     r"|waiting|nobody|no one|still|refund|service)\b",
     re.IGNORECASE,
 )
-_GENERIC_SUBJECT = re.compile(
+_GENERIC_SUBJECT = caseless.compile(
     r"^\s*(?:(?:re|fw|fwd)\s*:\s*)*(?:complaint|complaints|enquiry|query|help|urgent|hello|hi"
     r"|no subject|message|contact|feedback|web form.*|online form.*|\(no subject\))?\s*[.!?]*\s*$",
     re.IGNORECASE,
 )
-_FORM_FIELD = re.compile(
+_FORM_FIELD = caseless.compile(
     r"^\s*(?:what is your complaint about|details|description|your complaint|complaint details"
     r"|message|tell us what happened|issue)\s*[:?]+\s*(.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
 
 
-_ANNOUNCEMENT = re.compile(
+_ANNOUNCEMENT = caseless.compile(
     r"^\s*(?:i\s*(?:am|'m)\s+(?:writing|emailing|contacting you)\s+(?:to|in order to)\s+"
     r"(?:make\s+|raise\s+|log\s+)?(?:a\s+)?(?:formal\s+|official\s+)?complain\w*"
     r"|i\s+(?:would like|want|wish|need)\s+to\s+(?:make|raise|log|submit|lodge)\s+a\s+"
@@ -169,7 +171,7 @@ _NUMW = (
     r"(?:\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen"
     r"|a couple of|a few|several)"
 )
-_STARTED = re.compile(
+_STARTED = caseless.compile(
     rf"\b(?:(?:ever\s+)?since\s+(?:(?:early|late|mid|the end of|the start of|last)\s+)?"
     rf"(?:{_MONTH}(?:\s+\d{{4}})?|\d{{4}}|christmas|easter|spring|summer|autumn|winter|the \w+"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:\s+\d{{4}})?|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|then)"
@@ -204,22 +206,24 @@ _NOT_NAMES = {
 }  # fmt: skip
 _NAME = r"((?:(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+)?[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+[A-Z][a-z]+)?)"
 _STAFF_PATTERNS = (
-    re.compile(
+    caseless.compile(
         r"\b(?:spoke|spoken|speaking|talked|talking|chatted|dealt|dealing)\s+(?:to|with)\s+"
         r"(?:(?:a|your|the|one of your)\s+)?(?:\w+\s+){0,2}?(?:called|named)?\s*" + _NAME
     ),
-    re.compile(
+    caseless.compile(
         r"\b(?:officer|manager|surveyor|operative|engineer|plumber|electrician|contractor|advisor"
         r"|adviser|handler|inspector|caretaker|agent|lady|man|guy|woman|bloke|chap)"
         r"(?:\s+(?:called|named))?,?\s+" + _NAME
     ),
-    re.compile(
+    caseless.compile(
         _NAME + r"\s+(?:from|in|at)\s+(?:the\s+|your\s+)?(?:repairs|housing|customer"
         r"|income|lettings|contact|call|complaints|gas|estate|neighbourhood|asb|office)"
     ),
-    re.compile(r"\b(?:told|promised|assured|informed)\s+(?:me\s+)?by\s+" + _NAME),
-    re.compile(r"\b" + _NAME + r"\s+(?:told|promised|assured|said)\s+(?:me|us|that|she|he)\b"),
-    re.compile(r"\b((?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z]+)"),
+    caseless.compile(r"\b(?:told|promised|assured|informed)\s+(?:me\s+)?by\s+" + _NAME),
+    caseless.compile(
+        r"\b" + _NAME + r"\s+(?:told|promised|assured|said)\s+(?:me|us|that|she|he)\b"
+    ),
+    caseless.compile(r"\b((?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z]+)"),
 )
 
 
@@ -239,13 +243,13 @@ def _staff_names(text: str) -> tuple[str, ...]:
 
 # --- outcome sought ------------------------------------------------------------------------------
 
-_OUTCOME_FIELD = re.compile(
+_OUTCOME_FIELD = caseless.compile(
     r"^\s*(?:what (?:outcome|would you like us to do|do you want us to do)[^:?]*|outcome(?: sought"
     r"| wanted)?|how would you like (?:us to|this to be) (?:resolve|put right)[^:?]*"
     r"|desired outcome|resolution)\s*[:?]+\s*(.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
-_OUTCOME = re.compile(
+_OUTCOME = caseless.compile(
     r"\b(?:i|we)\s*(?:'d| would| wud| wld)?\s+(?:like|want|expect|need)\b(?!\s+to\s+(?:report|know"
     r"|make a complaint|complain|let you know|ask))"
     r"|\b(?:i|we)\s*(?:am|'m|are|'re)\s+(?:asking|seeking|looking)\s+for\b"
@@ -282,7 +286,7 @@ def extract(subject: str, body: str, received: date | None = None) -> Extraction
 
 # --- flags ---------------------------------------------------------------------------------------
 
-_BUILDING_SAFETY = re.compile(
+_BUILDING_SAFETY = caseless.compile(
     r"\b(?:fire\s*doors?|fire\s+(?:alarm|risk|safety|escape|exit|hazard|regulations)"
     r"|smoke\s+(?:alarm|detector)s?|carbon\s+monoxide|co\s+alarm|gas\s+(?:leak|smell)"
     r"|smell(?:s|ing)?\s+(?:of\s+)?gas|sparking|sparks|exposed\s+wir\w*|bare\s+wires|electric\s+shock"
@@ -294,7 +298,7 @@ _BUILDING_SAFETY = re.compile(
     r"|electrics?\s+(?:are|is)\s+(?:dangerous|unsafe))\b",
     re.IGNORECASE,
 )
-_VULNERABLE = re.compile(
+_VULNERABLE = caseless.compile(
     r"\b(?:disab\w+|wheelchair|mobility|elderly|pensioner|(?:aged|age)\s+(?:8\d|9\d)"
     r"|(?:i\s+am|i'm|im|she\s+is|she's|he\s+is|he's)\s+(?:7[5-9]|8\d|9\d|1\d\d)\b"
     r"|(?:8\d|9\d)\s*(?:years?\s+old|yrs?\s+old|year-old)|pregnan\w*|new\s*born|newborn|baby"
@@ -306,7 +310,7 @@ _VULNERABLE = re.compile(
     r"|housebound|bed\s*bound|ptsd|in\s+crisis)\b",
     re.IGNORECASE,
 )
-_REPRESENTATIVE = re.compile(
+_REPRESENTATIVE = caseless.compile(
     r"\b(?:on\s+behalf\s+of|on\s+(?:his|her|their|my\s+\w+'?s)\s+behalf|behalf\s+of\s+my"
     r"|(?:i\s+am|i'm|im)\s+(?:writing|emailing|contacting\s+you)\s+(?:for|about)\s+my\s+"
     r"(?:mum|mother|dad|father|nan|gran|grandmother|grandad|grandfather|son|daughter|sister"
@@ -321,7 +325,7 @@ _REPRESENTATIVE = re.compile(
     r"|(?:has|have)\s+asked\s+me\s+to\s+(?:write|contact|email|raise|complain))\b",
     re.IGNORECASE,
 )
-_ESCALATION = re.compile(
+_ESCALATION = caseless.compile(
     r"\b(?:stage\s*(?:2|two)|escalat\w+|(?:not|un)\s*(?:happy|satisfied)\s+with\s+(?:the|your)\s+"
     r"(?:stage\s*(?:1|one)\s+)?(?:complaint\s+)?(?:response|outcome|decision|reply|answer|findings)"
     r"|(?:review|reconsider)\s+(?:my|the|this)\s+complaint|take\s+(?:this|my\s+complaint|it)\s+"
@@ -340,7 +344,7 @@ _STOP = set(
     "am im i'm ive i've dont don't its it's thrive please thanks thank regards dear hi "
     "hello".split()
 )
-_WORD = re.compile(r"[a-z][a-z']+")
+_WORD = caseless.compile(r"[a-z][a-z']+")
 
 
 def _content_words(text: str) -> set[str]:
@@ -366,7 +370,7 @@ def detect_flags(subject: str, body: str, closed_issue_texts: Sequence[str] = ()
     text = f"{subject}\n{own}"
     reasons: list[str] = []
 
-    def hit(name: str, pattern: re.Pattern[str], where: str) -> bool:
+    def hit(name: str, pattern: Caseless, where: str) -> bool:
         m = pattern.search(where)
         if m:
             reasons.append(f"{name}: '{' '.join(m.group(0).split())}'")

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
+from worker.domain import caseless
+from worker.domain.caseless import Caseless
 from worker.domain.working_days import Calendar
 
 LONDON: Final = ZoneInfo("Europe/London")
@@ -94,16 +96,16 @@ class HazardRule:
     kind: str
     severity: Severity
     title: str
-    phrases: tuple[re.Pattern[str], ...]
+    phrases: tuple[Caseless, ...]
     team: str = "repairs"
-    requires_any: tuple[re.Pattern[str], ...] = ()
-    not_when: tuple[re.Pattern[str], ...] = ()
-    unless: tuple[re.Pattern[str], ...] = ()
+    requires_any: tuple[Caseless, ...] = ()
+    not_when: tuple[Caseless, ...] = ()
+    unless: tuple[Caseless, ...] = ()
     # All phrases as one pattern, searched once over the whole message before any sentence is
     # tried: most messages report no hazard of a kind, and one search is far cheaper than every
     # phrase on every sentence (the sentence-by-sentence check was the triage stage's largest
     # cost). None when the phrases cannot be joined safely; then every sentence is tried.
-    screen: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    screen: Caseless | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "screen", _screen(self.phrases))
@@ -115,13 +117,13 @@ class HazardRule:
 _UNJOINABLE = re.compile(r"\\[1-9AZ]|\(\?P=|\(\?[aiLmsux]+\)")
 
 
-def _screen(phrases: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
+def _screen(phrases: Sequence[Caseless]) -> Caseless | None:
     """One pattern that matches wherever any phrase would match within a sentence, for the
     sentences joined by newlines (MULTILINE keeps ^ and $ at sentence edges)."""
     if not phrases or any(_UNJOINABLE.search(p.pattern) for p in phrases):
         return None
     try:
-        return re.compile(
+        return caseless.compile(
             "|".join(f"(?:{p.pattern})" for p in phrases), re.IGNORECASE | re.MULTILINE
         )
     except re.error:
@@ -132,7 +134,7 @@ def _screen(phrases: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
 class HazardRules:
     rules: tuple[HazardRule, ...]
     # Words just before a phrase that deny it ("no mould", "not damp").
-    negations: tuple[re.Pattern[str], ...] = ()
+    negations: tuple[Caseless, ...] = ()
     # The regulations' working days skip weekends and bank holidays, not the landlord's own
     # closure days; a landlord that wants stricter clocks may not count them (never looser).
     closure_days_stop_clocks: bool = False
@@ -144,7 +146,7 @@ class HazardRules:
         return next((r for r in self.rules if r.kind == kind), None)
 
 
-def _patterns(where: str, value: object) -> tuple[re.Pattern[str], ...]:
+def _patterns(where: str, value: object) -> tuple[Caseless, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -152,7 +154,7 @@ def _patterns(where: str, value: object) -> tuple[re.Pattern[str], ...]:
     out = []
     for text in value:
         try:
-            out.append(re.compile(text, re.IGNORECASE))
+            out.append(caseless.compile(text, re.IGNORECASE))
         except re.error as exc:
             raise ValueError(f"{where} has a bad pattern {text!r}: {exc}") from None
     return tuple(out)
@@ -250,7 +252,7 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _negated(sentence: str, start: int, negations: Sequence[re.Pattern[str]]) -> bool:
+def _negated(sentence: str, start: int, negations: Sequence[Caseless]) -> bool:
     before = sentence[max(0, start - _NEGATION_WINDOW) : start]
     # Only the words since the last clause break count ("no damp, but mould" is still mould).
     before = re.split(r"[,;:]|\bbut\b|\band\b", before)[-1]
@@ -304,7 +306,7 @@ def detect(subject: str, text: str, rules: HazardRules) -> tuple[Detection, ...]
     return tuple(sorted(found, key=lambda d: SEVERITIES.index(d.severity)))
 
 
-def _first_hit(sentence: str, rule: HazardRule, negations: Sequence[re.Pattern[str]]) -> str | None:
+def _first_hit(sentence: str, rule: HazardRule, negations: Sequence[Caseless]) -> str | None:
     for pattern in rule.phrases:
         for match in pattern.finditer(sentence):
             if not _negated(sentence, match.start(), negations):

@@ -15,6 +15,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from worker.domain import caseless
+from worker.domain.caseless import Caseless
+
 __all__ = [
     "RuleHit",
     "RULES",
@@ -52,7 +55,7 @@ class RuleHit:
 
 # --- quoted text -------------------------------------------------------------------------------
 
-_QUOTE_START = re.compile(
+_QUOTE_START = caseless.compile(
     r"^(?:-{2,}\s*Original Message\s*-{2,}"
     r"|-{2,}\s*Forwarded message\s*-{2,}"
     r"|Begin forwarded message:"
@@ -77,7 +80,7 @@ def new_text(body: str) -> str:
 
 # --- legal proceedings (2.2) -------------------------------------------------------------------
 
-_CLAIM_FILED = re.compile(
+_CLAIM_FILED = caseless.compile(
     r"\b(?:claim\s+(?:no\.?|number|ref(?:erence)?)\s*[:#]?\s*[A-Z0-9]{2,}[A-Z0-9/-]*\d"
     r"|issued\s+(?:court\s+)?proceedings|proceedings\s+(?:have\s+been|were)\s+issued"
     r"|(?:have|has)\s+(?:now\s+)?(?:filed|issued|lodged)\s+(?:a\s+|the\s+|my\s+|our\s+)?"
@@ -90,7 +93,7 @@ _CLAIM_FILED = re.compile(
     r"|hearing\s+(?:is\s+)?(?:listed|set)\s+for)",
     re.IGNORECASE,
 )
-_THREAT = re.compile(
+_THREAT = caseless.compile(
     r"\b(?:(?:take|taking|took)\s+(?:you|thrive|this|it|the\s+matter)\s+to\s+court"
     r"|(?:see|sue)\s+you|legal\s+(?:action|advice)|(?:speak|speaking|spoken|go|going)\s+to\s+(?:a|my)\s+solicitor"
     r"|housing\s+disrepair\s+claim|(?:will|going\s+to|gonna)\s+(?:sue|court)"
@@ -160,38 +163,38 @@ _NUMBERS = {
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NUM = r"(\d{1,2}|a couple of|couple of|a few|few|several|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty)"  # noqa: E501
 
-_AGO = re.compile(
+_AGO = caseless.compile(
     rf"\b(over|more than|about|around|nearly|almost)?\s*{_NUM}\s+(years?|months?|weeks?|days?)"
     r"(\s+and\s+a\s+half)?\s+ago\b",
     re.IGNORECASE,
 )
-_YEAR_AND_HALF = re.compile(
+_YEAR_AND_HALF = caseless.compile(
     r"\b(over\s+)?(a|one)\s+(and\s+a\s+half\s+years?|year\s+and\s+a\s+half)\s+ago\b", re.I
 )
-_DMY_NUM = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)?\d\d)\b")
-_DAY_MONTH_YEAR = re.compile(
+_DMY_NUM = caseless.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)?\d\d)\b")
+_DAY_MONTH_YEAR = caseless.compile(
     rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?)?({_MONTH_NAMES})\.?,?\s+((?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
-_SEASON_YEAR = re.compile(
+_SEASON_YEAR = caseless.compile(
     r"\b(spring|summer|autumn|winter|christmas|easter)\s+(?:of\s+)?((?:19|20)\d\d)\b", re.I
 )
-_BARE_YEAR = re.compile(
+_BARE_YEAR = caseless.compile(
     r"\b(in|back in|during|around|since|from|early|late|mid|the end of|start of|between)\s+"
     r"(?:of\s+)?((?:19|20)\d\d)\b(?:\s+and\s+((?:19|20)\d\d)\b)?",
     re.IGNORECASE,
 )
 #: The last month a qualified year can mean ("early 2024" is over by the end of April).
 _YEAR_PART_END = {"early": 4, "start of": 3, "mid": 8}
-_YEAR_BEFORE_LAST = re.compile(r"\byear before last\b", re.IGNORECASE)
-_RECENT = re.compile(
+_YEAR_BEFORE_LAST = caseless.compile(r"\byear before last\b", re.IGNORECASE)
+_RECENT = caseless.compile(
     r"\b(?:yesterday|(?<!writing\s)(?<!writing to you\s)(?<!emailing\s)today"
     r"|this (?:morning|week|month)|last (?:night|week|month|monday|tuesday"
     r"|wednesday|thursday|friday|saturday|sunday|weekend)|recently|the other day|few days ago"
     r"|(?:\d{1,2}|a|one|two|three|four|five|six|couple of)\s+(?:days?|weeks?)\s+ago)\b",
     re.IGNORECASE,
 )
-_ONGOING = re.compile(
+_ONGOING = caseless.compile(
     # "I still feel let down" and "look at it again" say nothing about the issue continuing.
     r"\b(?:still(?!\s+(?:feel|felt|think|believe|want|would|wish|like|expect|upset|angry|annoyed"
     r"|cross|hurt"
@@ -208,7 +211,7 @@ _ONGOING = re.compile(
     r"|since\s+(?:" + _MONTH_NAMES + r"|the|last|then|spring|summer|autumn|winter|christmas))\b",
     re.IGNORECASE,
 )
-_BECAME_AWARE = re.compile(
+_BECAME_AWARE = caseless.compile(
     r"\b(?:only|just)\s+(?:recently\s+)?(?:found out|became aware|discovered|realised|realized"
     r"|noticed|been told|learned|learnt)\b",
     re.IGNORECASE,
@@ -295,7 +298,7 @@ def _shift_months(d: date, months: int) -> date:
 #: What the resident says is wrong *now*: a present problem, a fresh breakdown, a time word for
 #: the present. Code 2.3 counts from when the resident became aware of the issue; a problem that
 #: is happening now is not over 12 months old, whatever year the story starts in.
-_CURRENT = re.compile(
+_CURRENT = caseless.compile(
     r"\b(?:currently|at\s+(?:the\s+)?(?:moment|present)|right\s+now|these\s+days|tonight"
     r"|this\s+(?:winter|summer|autumn|spring|year|month|week|morning|evening|afternoon)"
     r"|every\s+time|each\s+time|back\s+again|(?:is|it'?s|are|has\s+come|have\s+come)\s+back\b"
@@ -316,7 +319,7 @@ _CURRENT = re.compile(
     re.IGNORECASE,
 )
 #: A decision or refusal that is itself recent: the matter it refuses is live now (2.3).
-_RECENT_REFUSAL = re.compile(
+_RECENT_REFUSAL = caseless.compile(
     r"\b(?:(?:has|have)\s+(?:now\s+|just\s+|recently\s+|finally\s+)?(?:been\s+)?(?:refused|rejected"
     r"|turned\s+down|declined|cancelled|closed|withdrawn|dropped)"
     r"|(?:refused|rejected|turned\s+down|declined|cancelled|closed|withdrawn)\s+(?:it\s+|me\s+"
@@ -328,7 +331,7 @@ _WEEKDAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 #: A weekday ("on Monday", "since Friday") or a day of the month with no year ("on the 3rd",
 #: "on 2 October", "in August"): residents leave the year out when it is this one or the last
 #: few months, so these count as dates within the last 12 months.
-_YEARLESS = re.compile(
+_YEARLESS = caseless.compile(
     rf"\b(?:(?:on|since|from|this|by|until|till)\s+{_WEEKDAYS}|{_WEEKDAYS}\s+(?:just\s+gone|morning"
     rf"|night|afternoon|evening)"
     r"|(?:on|since|from|by|until)\s+the\s+\d{1,2}(?:st|nd|rd|th)\b"
@@ -340,7 +343,7 @@ _YEARLESS = re.compile(
 )
 #: Background dates: when the tenancy began, when the home was built, when something was put in
 #: or last inspected. A year in such a sentence dates the background, not the issue.
-_CONTEXT = re.compile(
+_CONTEXT = caseless.compile(
     r"\b(?:moved?\s+(?:in|here|into)|signed\s+up|sign-?up|tenancy\s+(?:began|started|start"
     r"|commenced|since)|tenant\s+(?:since|from)|(?:lived|living|been)\s+(?:here|there)"
     r"|lived\s+in\s+(?:this|the|my)|born|(?:was|were)\s+built|built\s+in"
@@ -352,7 +355,7 @@ _CONTEXT = re.compile(
 )
 #: Words that tie the complaint to the background moment ("when we moved in we were promised",
 #: "during the works they scratched the floor"): then that moment is the issue's date.
-_TIED_TO_CONTEXT = re.compile(
+_TIED_TO_CONTEXT = caseless.compile(
     r"\b(?:when\s+(?:we|i|you|they|he|she|it)\s+(?:\w+\s+)?(?:moved|signed|did|fitted|replaced"
     r"|installed|put|was|were|came|had)"
     r"|when\s+(?:the|my|our)\s+(?:\w+\s+){0,3}(?:was|were)\s+(?:being\s+)?(?:fitted|done"
@@ -383,14 +386,14 @@ def _in_context_sentence(text: str, pos: int) -> bool:
 
 
 #: "It has been fine since the new contractor started": a state since then that is resolved.
-_RESOLVED_BEFORE = re.compile(
+_RESOLVED_BEFORE = caseless.compile(
     r"(?:fine|ok|okay|good|better|dry|sorted|great|lovely|no\s+problems?|no\s+trouble|nothing"
     r"|regularly|properly)\s+(?:ever\s+)?$",
     re.IGNORECASE,
 )
 
 
-def _signal_outside_context(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+def _signal_outside_context(pattern: Caseless, text: str) -> re.Match[str] | None:
     """The first match of ``pattern`` that is not in a background sentence ("tenant since
     2014" says nothing about whether the issue is ongoing) nor a resolved state ("fine since
     April")."""
@@ -451,7 +454,7 @@ def issue_older_than_12_months(text: str, received: date) -> RuleHit | None:
 
 # --- other named exclusions (proposals only) ----------------------------------------------------
 
-_STATUTORY = re.compile(
+_STATUTORY = caseless.compile(
     r"\b(?:improvement notice|prohibition order|hazard awareness notice|abatement notice"
     r"|emergency remedial action|suspended improvement notice|section\s+(?:11|12|80)\s+notice"
     r"|(?:served|issued)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}notice\s+under"
@@ -473,7 +476,7 @@ def statutory_notice_served(text: str) -> RuleHit | None:
     )
 
 
-_TRIBUNAL = re.compile(
+_TRIBUNAL = caseless.compile(
     r"\b(?:first[- ]tier tribunal|upper tribunal|property chamber|valuation tribunal"
     r"|(?:applied|application|appeal(?:ed)?|referred)\s+to\s+the\s+(?:\w+\s+)?tribunal"
     r"|tribunal\s+(?:hearing|application|case|reference|ref)"
@@ -495,7 +498,7 @@ def tribunal_or_external_appeal(text: str) -> RuleHit | None:
     )
 
 
-_INSURANCE = re.compile(
+_INSURANCE = caseless.compile(
     r"\b(?:insurance claim|claim (?:on|against|through|under) (?:your|the|thrive'?s?|the buildings)"
     r" (?!own\b)(?:\w+ )?insur\w*|public liability|loss adjuster|insurers?\s+(?:details|claim form)"
     r"|claim\s+form\s+for\s+(?:my\s+)?(?:insurance|damaged))\b",
@@ -516,7 +519,7 @@ def insurance_claim_made(text: str) -> RuleHit | None:
     )
 
 
-_S20 = re.compile(
+_S20 = caseless.compile(
     r"\b(?:section\s*20\b|s\.?\s?20\s+(?:notice|consultation)|notice of (?:intention|estimates|"
     r"proposal)|stage\s+(?:one|two|1|2)\s+(?:section 20\s+)?consultation notice"
     r"|observations?\s+(?:on|about|regarding)\s+the\s+(?:proposed|planned|major)\s+works)",
@@ -537,7 +540,7 @@ def section20_consultation(text: str) -> RuleHit | None:
     )
 
 
-_DONE_BEFORE = re.compile(
+_DONE_BEFORE = caseless.compile(
     r"\b(?:(?:been|went|gone)\s+through\s+(?:your|the)\s+(?:whole\s+)?complaints?\s+process"
     r"|(?:at|through)\s+(?:both\s+stages|stage\s*(?:1|one)\s+and\s+(?:stage\s*)?(?:2|two))"
     r"|dealt\s+with\s+at\s+both\s+stages|ombudsman\s+(?:has\s+)?(?:already\s+)?(?:made\s+a\s+"
@@ -547,7 +550,7 @@ _DONE_BEFORE = re.compile(
     r"(?:2|two)\s+)?final\s+(?:response|answer|decision)|fully\s+considered\s+and\s+closed)",
     re.IGNORECASE,
 )
-_AGAIN = re.compile(
+_AGAIN = caseless.compile(
     r"\b(?:again|re-?open|re-?investigat\w*|re-?submit\w*|once\s+more|same\s+(?:complaint|issue"
     r"|thing|points)|fresh\s+investigation|start\s+it\s+again|looked\s+at\s+again)\b",
     re.IGNORECASE,
@@ -555,7 +558,7 @@ _AGAIN = re.compile(
 
 
 #: "That's a new problem", "I'm not raising that again": a new matter after a finished one.
-_NEW_MATTER = re.compile(
+_NEW_MATTER = caseless.compile(
     r"\b(?:(?:a|an?other|that'?s\s+a|this\s+is\s+a)\s+(?:new|different|separate|fresh)\s+"
     r"(?:problem|issue|matter|complaint)|this\s+is\s+(?:about\s+)?(?:something\s+)?(?:different"
     r"|new|separate)|not\s+(?:raising|reopening|asking\s+(?:you\s+)?to\s+reopen|complaining"
@@ -582,7 +585,7 @@ def previously_considered_matter(text: str) -> RuleHit | None:
 
 # --- complaint signals (1.2, 1.5, 6.10) ----------------------------------------------------------
 
-_ESCALATE = re.compile(
+_ESCALATE = caseless.compile(
     r"\b(?:stage\s*(?:2|two)|escalat\w+|(?:not|un)\s*(?:happy|satisfied)\s+with\s+(?:the|your)\s+"
     r"(?:stage\s*(?:1|one)\s+)?(?:response|outcome|decision|reply|answer)"
     r"|(?:review|reconsider)\s+(?:my|the|this)\s+complaint|take\s+(?:this|my complaint)\s+further"
@@ -606,7 +609,7 @@ def escalation_requested(text: str) -> RuleHit | None:
     )
 
 
-_DISSATISFIED = re.compile(
+_DISSATISFIED = caseless.compile(
     r"\b(?:not good enough|unacceptable|disgust\w*|appall\w*|shocking|disgrace\w*|useless"
     r"|fed up|sick (?:and tired|of)|let down|ignor(?:ed|ing)|fob(?:bed)? off"
     r"|no(?:body| one|-one)\s+(?:has\s+|have\s+|ever\s+)?(?:come|came|turned up|showed|got back|"
@@ -634,8 +637,8 @@ _DISSATISFIED = re.compile(
 
 
 #: "Nobody answers" is about us when it is our phone or inbox; not when it is a neighbour's door.
-_NO_ANSWER = re.compile(r"(?:never|nobody|no one|noone)\s+answer\w*", re.IGNORECASE)
-_SOMEONE_ELSES_DOOR = re.compile(
+_NO_ANSWER = caseless.compile(r"(?:never|nobody|no one|noone)\s+answer\w*", re.IGNORECASE)
+_SOMEONE_ELSES_DOOR = caseless.compile(
     r"\b(?:door|doorbell|intercom|buzzer|neighbou?rs?|next\s+door|upstairs|downstairs"
     r"|flat\s+(?:above|below|upstairs|downstairs))\b",
     re.IGNORECASE,
@@ -681,7 +684,7 @@ def _dissatisfied_hit(phrase: str) -> RuleHit:
 
 # --- an explicit wish to complain (1.3, 1.4) -----------------------------------------------------
 
-_WISH = re.compile(
+_WISH = caseless.compile(
     r"\b(?:i\s+(?:do\s+|really\s+|definitely\s+|now\s+)?(?:want|wish|need|would\s+like)"
     r"|i\s*['’]d\s+(?:really\s+)?like)\s+to\s+(?:complain\b|(?:make|raise|lodge|log|file|submit"
     r"|put\s+in|register|open)\s+(?:a|an|my)\s+(?:formal\s+|official\s+|proper\s+)?complaint)"
@@ -697,7 +700,7 @@ _WISH = re.compile(
 )
 #: A hedge or negation earlier in the same sentence ("I'm not sure whether I want to make a
 #: complaint", "if nothing happens I want to complain") means no wish has been expressed yet.
-_HEDGE = re.compile(
+_HEDGE = caseless.compile(
     r"\b(?:if|whether|unless|not|never|no\s+need|before|don['’]?t|do\s+not|didn['’]?t)\b|n['’]t\b",
     re.IGNORECASE,
 )
@@ -727,7 +730,7 @@ def wish_to_complain(text: str) -> RuleHit | None:
 # --- survey replies (1.6) ----------------------------------------------------------------------
 
 #: Our survey invitations, as quoted beneath a reply or echoed in its subject line.
-_SURVEY_INVITE = re.compile(
+_SURVEY_INVITE = caseless.compile(
     r"\b(?:how\s+did\s+we\s+do|tell\s+us\s+how\s+we\s+did"
     r"|how\s+was\s+your\s+(?:recent\s+)?(?:repair|visit|appointment)"
     r"|(?:satisfaction|feedback|customer|post-visit|tenant|resident|text|star)\s+survey"
@@ -741,7 +744,7 @@ _SURVEY_INVITE = re.compile(
 )
 #: A line opening with a score given as an answer: "8 out of 10", "8/10", "3 stars", "Score 5",
 #: "Rating: 4", "I'd give it 7 out of 10".
-_SCORE = re.compile(
+_SCORE = caseless.compile(
     r"(?:i\s*(?:['’]d|would)?\s+(?:give|rate|score)\s+(?:it|you|us|them|him|her|the\s+\w+)\s+"
     r"(?:an?\s+)?)?"
     r"(?:(?:score[ds]?|rating|rated?)\s*[:=-]?\s*(?:an?\s+)?(?:10|[0-9])\b(?![/\d.,-]\d)"
@@ -751,8 +754,8 @@ _SCORE = re.compile(
     r"(?!\s+(?:times?|days?|nights?|weeks?|months?|visits?|people|residents|tenants|of)\b)",
     re.IGNORECASE,
 )
-_BARE_NUMBER = re.compile(r"(?:10|[0-9])\s*[.!]?")
-_REPLY_SUBJECT = re.compile(r"^\s*(?:re|aw|sv)\s*:", re.IGNORECASE)
+_BARE_NUMBER = caseless.compile(r"(?:10|[0-9])\s*[.!]?")
+_REPLY_SUBJECT = caseless.compile(r"^\s*(?:re|aw|sv)\s*:", re.IGNORECASE)
 #: A reply opening with a score and saying little else is a survey answer even without context.
 BARE_SCORE_MAX_WORDS = 60
 
@@ -800,7 +803,7 @@ def survey_reply(text: str, context: str = "") -> RuleHit | None:
 
 #: The words of a rating scale ("Very dissatisfied", "not happy"): in a survey answer they are
 #: the rating itself, which Code 1.6 says is not a complaint.
-_RATING_WORDS = re.compile(
+_RATING_WORDS = caseless.compile(
     r"(?:(?:very|fairly|quite)\s+)?(?:dis)?satisfied|not\s+(?:happy|satisfied)|unhappy"
     r"|(?:(?:very|a\s+bit|quite)\s+)?disappointed"
     r"|poor\s+service",
@@ -831,8 +834,8 @@ def complaint_in_survey_reply(text: str) -> RuleHit | None:
 #: e-signature request, a survey digest, a case-update or sensor alert. Each is one signal; the
 #: rule needs two different ones (or one of the unmistakable ``_NOTICE_STRONG``), so a resident who
 #: writes "I keep getting automated texts" is not taken for a machine.
-_NOTICE_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(rx, re.IGNORECASE))
+_NOTICE_SIGNALS: tuple[tuple[str, Caseless], ...] = tuple(
+    (name, caseless.compile(rx, re.IGNORECASE))
     for name, rx in (
         (
             "automated",
@@ -885,7 +888,7 @@ _NOTICE_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _NOTICE_STRONG = ("automated", "signature")
 #: A reply or forward: the subject line is the platform's, the body is the sender's own.
-_REPLY_OR_FORWARD = re.compile(r"^\s*(?:re|fw|fwd|aw|sv)\s*:", re.IGNORECASE)
+_REPLY_OR_FORWARD = caseless.compile(r"^\s*(?:re|fw|fwd|aw|sv)\s*:", re.IGNORECASE)
 
 
 def automatic_notification(text: str) -> RuleHit | None:

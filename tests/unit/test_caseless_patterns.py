@@ -1,0 +1,108 @@
+"""Caseless patterns (worker/domain/caseless.py) give exactly what re.IGNORECASE gives: the same
+matches, spans and groups in the resident's own capitals, only sooner when there is none."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from worker.domain import caseless, extraction, hazards, triage_rules
+
+TEXTS = [
+    "I am NOT HAPPY with how my complaint was handled. Nobody called back.",
+    "The Boiler broke in January 2024 and it is STILL not fixed; I want compensation.",
+    "Please could you book a plumber, the kitchen tap drips.",
+    "This is an automated message. Do not reply. Your appointment is confirmed.",
+    "We smell GAS in the hallway!! My son has asthma and there is black mould.",
+    "Dear Sir/Madam, I’m writing on behalf of my mother, Mrs Jones – she’s 84. £200 owed.",
+    "",
+    "ΣΊΣΥΦΟΣ ςσ straße STRASSE",
+]
+# The four characters IGNORECASE folds onto an ASCII letter that lower() leaves alone.
+SPECIAL = [
+    "The \u212aelvin sign in \u212aITCHEN",  # Kelvin sign: matches k under IGNORECASE
+    "The \u017ftaff were rude",  # long s: matches s under IGNORECASE
+    "\u0130stanbul \u0131nspection",  # dotted capital I, dotless i
+]
+
+
+def module_patterns() -> list[caseless.Caseless]:
+    found: list[caseless.Caseless] = []
+    for module in (triage_rules, extraction):
+        for value in vars(module).values():
+            items = value if isinstance(value, tuple | list) else (value,)
+            for item in items:
+                item = item[1] if isinstance(item, tuple) and len(item) == 2 else item
+                if isinstance(item, caseless.Caseless):
+                    found.append(item)
+    return found
+
+
+def same(a: re.Match[str] | None, b: re.Match[str] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.span() == b.span() and a.groups() == b.groups() and a.group(0) == b.group(0)
+
+
+def test_every_triage_pattern_finds_what_ignorecase_finds_on_varied_and_tricky_text() -> None:
+    patterns = module_patterns()
+    assert len(patterns) > 40
+    rng = random.Random(7)
+    words = " ".join(TEXTS + SPECIAL).split()
+    texts = TEXTS + SPECIAL + [" ".join(rng.choices(words, k=40)) for _ in range(60)]
+    texts += [t.upper() for t in texts[:20]] + [t.swapcase() for t in texts[:20]]
+    for pattern in patterns:
+        plain = re.compile(pattern.pattern, pattern.flags)
+        for text in texts:
+            assert same(pattern.search(text), plain.search(text)), (pattern.pattern, text)
+            assert [m.span() for m in pattern.finditer(text)] == [
+                m.span() for m in plain.finditer(text)
+            ]
+            assert pattern.findall(text) == plain.findall(text)
+            assert pattern.sub("#", text) == plain.sub("#", text)
+            assert pattern.split(text) == plain.split(text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"\bkitchen\b", "The \u212aITCHEN floor"),
+        (r"\bstaff\b", "The \u017ftaff were rude"),
+        (r"inspection", "\u0131nspection"),
+    ],
+)
+def test_a_character_that_ignorecase_folds_onto_a_letter_still_matches(
+    pattern: str, text: str
+) -> None:
+    plain = re.compile(pattern, re.IGNORECASE)
+    quick = caseless.compile(pattern, re.IGNORECASE)
+    assert same(quick.search(text), plain.search(text))
+    assert plain.search(text) is not None or pattern == "inspection"
+
+
+def test_a_pattern_with_its_own_capitals_or_cased_letters_is_left_to_re_alone() -> None:
+    assert caseless.compile(r"\b[A-Z][a-z]+\b", re.IGNORECASE)._quick is None
+    assert caseless.compile(r"(?P<Name>x)", re.IGNORECASE)._quick is None
+    assert caseless.compile(r"straße", re.IGNORECASE)._quick is None
+    assert caseless.compile(r"\S+\s+don[’']t", re.IGNORECASE)._quick is not None
+    assert caseless.compile(r"no case flag")._quick is None
+
+
+def test_the_match_keeps_the_residents_own_capitals() -> None:
+    found = caseless.compile(r"not happy", re.IGNORECASE).search("I am NOT Happy")
+    assert found is not None and found.group(0) == "NOT Happy"
+
+
+def test_hazard_phrases_are_caseless_and_still_find_a_shouted_report() -> None:
+    rules = hazards.parse_rules(
+        {
+            "hazard": [
+                {"kind": "gas", "severity": "emergency", "title": "Gas", "phrases": [r"\bgas\b"]}
+            ]
+        }
+    )
+    assert isinstance(rules.rules[0].phrases[0], caseless.Caseless)
+    found = hazards.detect("", "THERE IS A SMELL OF GAS IN THE FLAT", rules)
+    assert [d.kind for d in found] == ["gas"]
