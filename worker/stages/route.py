@@ -195,6 +195,13 @@ class _Router:
     def thread_case(self) -> Case | None:
         """The case this message replies to: by In-Reply-To/References against the Message-IDs
         of our letters first (exact), then by a case reference in the subject or text."""
+        # Not flushing first: an autoflush here wrote the batch's rows one message at a time.
+        # What it looks for (letters already sent, refs a resident has been told) was committed
+        # before this batch began.
+        with self.session.no_autoflush:
+            return self._thread_case()
+
+    def _thread_case(self) -> Case | None:
         ids = [i for i in [self.row.in_reply_to, *self.row.references] if i]
         if ids:
             wanted = {f"<{i.strip('<>')}>" for i in ids}
@@ -212,6 +219,10 @@ class _Router:
     def thread_service_request(self) -> ServiceRequest | None:
         """The service request a reply belongs to. Only for replies that are not complaints: a
         complaint about how a request is handled is a new case while the request goes on (1.5)."""
+        with self.session.no_autoflush:  # as thread_case
+            return self._thread_service_request()
+
+    def _thread_service_request(self) -> ServiceRequest | None:
         ids = [i for i in [self.row.in_reply_to, *self.row.references] if i]
         if ids:
             wanted = {f"<{i.strip('<>')}>" for i in ids}
