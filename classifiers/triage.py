@@ -463,7 +463,9 @@ class Triager:
         return cls(bundle)
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        matrix = self._pipeline.predict_proba(list(texts))
+        from classifiers import fast_features
+
+        matrix = fast_features.predict_proba(self._pipeline, list(texts))
         model_classes = [str(c) for c in self._pipeline.classes_]
         return [{c: float(p) for c, p in zip(model_classes, row, strict=True)} for row in matrix]
 
