@@ -793,6 +793,8 @@ _STORED_BODY_RE = re.compile(re.escape(STORED_BODY_PREFIX) + r": (\d{1,15}) byte
 
 # What a base64 body holds besides its alphabet: line breaks, padding, stray characters.
 _BASE64_NOISE = re.compile(r"[^A-Za-z0-9+/]+")
+_BASE64_USUAL_NOISE = "\r\n=\t "
+_BASE64_ODD = re.compile(r"[^A-Za-z0-9+/\r\n=\t ]")
 
 
 def _encoded_size(part: Message) -> int:
@@ -812,7 +814,12 @@ def _encoded_size(part: Message) -> int:
     if cte == "base64":
         # Counted with C-speed string methods: a character loop took 16 ms per 60 KB part. The
         # noise is measured, not cut out: sub() would copy the whole payload once more.
-        noise = sum(m.end() - m.start() for m in _BASE64_NOISE.finditer(payload))
+        if _BASE64_ODD.search(payload) is None:
+            # The usual noise only (line breaks, padding, stray blanks): counted by str.count,
+            # several times quicker than walking some 800 line breaks of a 60 KB part.
+            noise = sum(payload.count(ch) for ch in _BASE64_USUAL_NOISE)
+        else:
+            noise = sum(m.end() - m.start() for m in _BASE64_NOISE.finditer(payload))
         chars = len(payload) - noise
         return chars * 3 // 4
     if cte == "quoted-printable":
