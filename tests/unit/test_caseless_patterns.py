@@ -106,3 +106,70 @@ def test_hazard_phrases_are_caseless_and_still_find_a_shouted_report() -> None:
     assert isinstance(rules.rules[0].phrases[0], caseless.Caseless)
     found = hazards.detect("", "THERE IS A SMELL OF GAS IN THE FLAT", rules)
     assert [d.kind for d in found] == ["gas"]
+
+
+def test_every_match_holds_one_of_the_patterns_needles() -> None:
+    # The literal prefilter rules a text out when it holds none of the needles: every real match
+    # must hold one, or a match would be missed.
+    rng = random.Random(11)
+    words = " ".join(TEXTS).split()
+    texts = TEXTS + [" ".join(rng.choices(words, k=60)) for _ in range(80)]
+    with_needles = [p for p in module_patterns() if p._needles]
+    assert len(with_needles) > 20
+    for pattern in with_needles:
+        assert pattern._needles is not None
+        plain = re.compile(pattern.pattern, pattern.flags)
+        for text in texts:
+            for found in plain.finditer(text):
+                seen = found.group(0) if pattern._quick is None else found.group(0).lower()
+                assert any(n in seen for n in pattern._needles), (
+                    pattern.pattern,
+                    found.group(0),
+                )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needles"),
+    [
+        (r"\b(?:fire\s*doors?|smoke\s+alarm)\b", {"fire", "smoke"}),
+        (r"\bnot\s+happy\s+with\b", {"happy"}),
+        (r"(?:black\s+)?mould", {"mould"}),
+        (r"\b(?:leaking|)\s", None),  # an empty branch: nothing is certain
+        (r"x?y*z{0,3}", None),  # all optional
+        (r"(?i:complaint)", None),  # flags inside: left to the regex
+        (r"(?:annoyed|upset)+ again", {"annoyed", "upset", " again"}),
+    ],
+)
+def test_the_needles_are_what_every_match_must_hold(pattern: str, needles: set[str] | None) -> None:
+    compiled = caseless.compile(pattern, re.IGNORECASE)
+    got = set(compiled._needles) if compiled._needles is not None else None
+    if needles is None:
+        assert got is None
+    else:
+        # The choice is the cheapest sound one; each needle named must be one a match holds.
+        assert got is not None and got <= needles | {"again"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "text"),
+    [
+        (r"(?<!writing\s)today\b", re.I, "I am writing today, and TODAY it leaked"),
+        (r"^\s*dear\b", re.I | re.M, "Subject line\nDEAR Sir\ndear madam"),
+        (r"^\s*dear\b", re.I, "Subject line\nDEAR Sir"),
+        (r"\bgas\b", re.I, "Vegas then GAS and gas"),
+        (r"(?<=my\s)son\b", re.I, "Person: MY SON has asthma"),
+        (r"x*", re.I, "abc"),
+    ],
+)
+def test_searching_from_the_first_quick_match_finds_what_a_whole_search_finds(
+    pattern: str, flags: int, text: str
+) -> None:
+    plain = re.compile(pattern, flags)
+    quick = caseless.compile(pattern, flags)
+    for pos in range(len(text) + 1):
+        assert same(quick.search(text, pos), plain.search(text, pos)), pos
+        assert [m.span() for m in quick.finditer(text, pos)] == [
+            m.span() for m in plain.finditer(text, pos)
+        ]
+        assert quick.findall(text, pos) == plain.findall(text, pos)
+        assert same(quick.search(text, 0, pos), plain.search(text, 0, pos))
