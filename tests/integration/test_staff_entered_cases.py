@@ -275,7 +275,8 @@ def test_an_existing_resident_is_found_and_their_adjustments_and_representative_
         client,
         _form(client),
         channel="in_person",
-        received_date=app.clock.today().isoformat(),
+        # Yesterday: the form's default time (10:15) today is in the future before 10:15.
+        received_date=(app.clock.today() - timedelta(days=1)).isoformat(),
         name="Pat Known",
         email="pat.known@example.org",
         adjustments="Large print letters, please",
