@@ -5,6 +5,7 @@ Reproduce::
     .venv/bin/python benchmarks/bench_pipeline.py                 # 1,000 messages, SQLite
     .venv/bin/python benchmarks/bench_pipeline.py --quick         # smoke run, 150 messages
     .venv/bin/python benchmarks/bench_pipeline.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    .venv/bin/python benchmarks/bench_pipeline.py --batch 2     # small batches, as at 50 msg/s
 
 Messages are the bundled sample mailbox, each copy given a fresh Message-ID and sender so every
 one is new work (a case, service request, receipt or record). They are stored and run in batches
@@ -27,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
 
 from worker import pipeline  # noqa: E402
 from worker.bootstrap import SAMPLE_MAILBOX, bootstrap  # noqa: E402
@@ -63,7 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="150 messages")
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=BATCH_SIZE,
+        help="messages a batch, each run through the pipeline before the next is stored "
+        f"(default {BATCH_SIZE}, the worker's largest batch; 2 is about what a steady 50 msg/s "
+        "gives): shows what each batch costs besides its messages",
+    )
     args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
     total = 150 if args.quick else args.messages
     samples = sample_messages()
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,16 +110,27 @@ def main(argv: list[str] | None = None) -> int:
 
         for name in original:
             pipeline.STAGES[name] = timed(name)
+        # Database work a message costs: statements sent and transactions committed.
+        statements = [0]
+        commits = [0]
+        event.listen(
+            app.db.engine,
+            "before_cursor_execute",
+            lambda *a: statements.__setitem__(0, statements[0] + 1),
+        )
+        event.listen(app.db.engine, "commit", lambda *a: commits.__setitem__(0, commits[0] + 1))
         started = time.perf_counter()
-        t = time.perf_counter()
         raws = [
             RawInbound("bench", 1, n + 1, variant(samples[n % len(samples)], n))
             for n in range(total)
         ]
-        for start in range(0, total, BATCH_SIZE):
-            stored = store_batch(app, raws[start : start + BATCH_SIZE])
+        for start in range(0, total, args.batch):
+            r = time.perf_counter()
+            stored = store_batch(app, raws[start : start + args.batch])
+            spent["receive"] += time.perf_counter() - r
             app.jobs.enqueue("parse", [i for i, fresh in stored if fresh])
-        spent["receive"] = time.perf_counter() - t
+            if args.batch < BATCH_SIZE:
+                app.jobs.run_until_idle()  # type: ignore[attr-defined]
         counts["receive"] = total
         app.jobs.run_until_idle()  # type: ignore[attr-defined]
         elapsed = time.perf_counter() - started
@@ -116,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     backend = env["COMPLAINTS_DATABASE_URL"].split(":")[0]
     print(f"pipeline benchmark ({'quick' if args.quick else 'full'}), {backend}")
     print(f"{'messages':<34}{total:>10}")
+    print(f"{'messages a batch':<34}{args.batch:>10}")
     print(f"{'letters written':<34}{letters:>10}")
     print(f"{'model load (once per process)':<34}{load_seconds * 1000:>9.0f} ms")
     print(f"{'end-to-end throughput':<34}{total / elapsed:>9.1f} msgs/s")
@@ -123,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         if counts[name]:
             mean_ms = spent[name] / counts[name] * 1000
             print(f"{'  ' + name + ' (mean per item)':<34}{mean_ms:>9.2f} ms")
+    print(f"{'SQL statements a message':<34}{statements[0] / total:>10.1f}")
+    print(f"{'transactions a message':<34}{commits[0] / total:>10.1f}")
     print(f"{'peak RSS':<34}{peak_mib:>9.1f} MiB")
     return 0
 
