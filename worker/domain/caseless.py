@@ -178,7 +178,7 @@ class Caseless:
                     self._quick = None
                 else:
                     self._needles = _needles(self._quick)
-        elif not flags & re.IGNORECASE:
+        else:
             # Case-sensitive: no quick copy is needed, but its needles still rule texts out.
             self._needles = _needles(self._slow)
 
