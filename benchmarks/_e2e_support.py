@@ -544,7 +544,14 @@ class LetterAudit:
     doubled: int  # messages that got more than one letter
     wrong_recipient: int
     stray: int  # letters answering none of the phase's messages
+    to_staff: Counter[str]  # notices to the landlord's own teams (hazards), by kind
     mean_size: float
+
+
+# Sent to the landlord's own teams, not in reply to a resident's message: a message describing
+# damp, mould or another hazard raises one (Awaab's Law), so a share of the generated
+# complaints produce one each.
+STAFF_NOTICES = frozenset({"hazard_notification"})
 
 
 def audit_letters(recorder: LetterRecorder, expected: dict[str, str]) -> LetterAudit:
@@ -553,9 +560,13 @@ def audit_letters(recorder: LetterRecorder, expected: dict[str, str]) -> LetterA
     letters = recorder.snapshot()
     kinds: Counter[str] = Counter()
     seen: Counter[str] = Counter()
+    to_staff: Counter[str] = Counter()
     wrong = stray = 0
     for letter in letters:
         sender = expected.get(letter.in_reply_to)
+        if sender is None and letter.kind in STAFF_NOTICES:
+            to_staff[letter.kind] += 1
+            continue
         if sender is None:
             stray += 1
             continue
@@ -570,6 +581,7 @@ def audit_letters(recorder: LetterRecorder, expected: dict[str, str]) -> LetterA
         doubled=sum(1 for n in seen.values() if n > 1),
         wrong_recipient=wrong,
         stray=stray,
+        to_staff=to_staff,
         mean_size=sum(x.size for x in letters) / len(letters) if letters else 0.0,
     )
 

@@ -219,6 +219,8 @@ def kinds(audit: LetterAudit) -> str:
         )
         if n
     ]
+    staff = ", ".join(f"{k} {n}" for k, n in audit.to_staff.most_common())
+    text += f"; to staff: {staff}" if staff else ""
     return text + (f"; {', '.join(problems)}" if problems else "")
 
 
