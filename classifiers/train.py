@@ -33,6 +33,7 @@ from classifiers.triage import (
     COMPLAINT_AT_OFF,
     DEFAULT_MODEL_PATH,
     MODEL_FORMAT,
+    compile_model,
     decide,
     model_text,
 )
@@ -278,6 +279,9 @@ def train(data_dir: Path = DATA_DIR, out_path: Path = DEFAULT_MODEL_PATH) -> dic
     out_path.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(bundle, out_path, compression=8)  # ZIP_DEFLATED
     metrics["model_bytes"] = out_path.stat().st_size
+    # The numbers alone, for workers that then never import scikit-learn (linear_model.py).
+    compiled = compile_model(out_path)
+    metrics["compiled_model_bytes"] = compiled.stat().st_size if compiled else 0
     return metrics
 
 

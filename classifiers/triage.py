@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from classifiers import linear_model
+from classifiers.linear_model import LinearModel
 from worker.domain import triage_rules as rules
 from worker.domain.errors import ComplaintsError
 from worker.domain.extraction import Extraction, Flags, detect_flags, extract
@@ -57,6 +60,8 @@ __all__ = [
     "main_triage",
     "model_text",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "triage.skops"
 MODEL_FORMAT = 1
@@ -416,6 +421,53 @@ def _skops_io() -> Any:
     return sys.modules["skops.io"]
 
 
+def _load_bundle(path: Path) -> dict[str, Any]:
+    """The skops file's bundle, trusting only known types."""
+    sio = _skops_io()
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises many kinds for a damaged zip
+        raise ModelError(f"triage model {path} is unreadable: {exc}") from exc
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise ModelError(f"triage model {path} holds untrusted types: {', '.join(unknown)}")
+    try:
+        bundle = sio.load(path, trusted=sorted(set(untrusted)))
+    except Exception as exc:
+        raise ModelError(f"triage model {path} could not be loaded: {exc}") from exc
+    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+        raise ModelError(f"triage model {path} is not a format {MODEL_FORMAT} triage model")
+    return bundle
+
+
+#: What a compiled copy keeps of the bundle besides the numbers (all JSON).
+COMPILED_FIELDS = (
+    "format",
+    "version",
+    "classes",
+    "threshold",
+    "complaint_floor",
+    "complaint_at",
+    "metadata",
+)
+
+
+def compile_model(path: Path) -> Path | None:
+    """Write the compiled copy of the skops model at ``path`` next to it (``complaints train``
+    does this after saving); None, and any stale copy removed, when the model has a shape
+    ``classifiers/linear_model.py`` does not know."""
+    path = Path(path)
+    target = linear_model.compiled_path(path)
+    bundle = _load_bundle(path)
+    fields = {k: bundle[k] for k in COMPILED_FIELDS if k in bundle}
+    linear = Triager(bundle)._linear
+    if linear is None:
+        target.unlink(missing_ok=True)
+        return None
+    linear.save(target, source_sha256=linear_model.file_sha256(path), fields=fields)
+    return target
+
+
 class Triager:
     """A loaded model plus its decision settings; safe to share between threads."""
 
@@ -423,13 +475,21 @@ class Triager:
     #: keep the old behaviour unless they choose one.
     complaint_at: float = COMPLAINT_AT_OFF
 
-    def __init__(self, bundle: Mapping[str, Any]) -> None:
-        self._pipeline = bundle["pipeline"]
-        vocabularies = bundle.get("vocabularies", {})
-        for name, vectorizer in self._pipeline.named_steps["features"].transformer_list:
-            if name in vocabularies and not hasattr(vectorizer, "vocabulary_"):
-                terms = str(vocabularies[name]).split("\n")
-                vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
+    def __init__(self, bundle: Mapping[str, Any], linear: LinearModel | None = None) -> None:
+        """``bundle``: what ``classifiers.train`` saves. With ``linear`` (the compiled model,
+        ``classifiers/linear_model.py``) the bundle needs no pipeline, and scikit-learn is
+        never imported; without it the pipeline is compiled here when it has the known shape,
+        and run by scikit-learn otherwise."""
+        self._pipeline: Any = None
+        if linear is None:
+            self._pipeline = bundle["pipeline"]
+            vocabularies = bundle.get("vocabularies", {})
+            for name, vectorizer in self._pipeline.named_steps["features"].transformer_list:
+                if name in vocabularies and not hasattr(vectorizer, "vocabulary_"):
+                    terms = str(vocabularies[name]).split("\n")
+                    vectorizer.vocabulary_ = {t: i for i, t in enumerate(terms)}
+            linear = linear_model.from_pipeline(self._pipeline)
+        self._linear = linear
         self.classes: list[str] = [str(c) for c in bundle["classes"]]
         self.threshold = float(bundle["threshold"])
         self.complaint_floor = float(bundle["complaint_floor"])
@@ -439,34 +499,33 @@ class Triager:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Triager:
-        """Load a model saved by ``classifiers.train`` with skops, trusting only known types."""
-        sio = _skops_io()
-
+        """Load a model saved by ``classifiers.train``: its compiled copy when there is one
+        made from this very file (no scikit-learn then), else the skops file itself."""
         path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not path.is_file():
             raise ModelError(
                 f"triage model not found at {path}; run 'complaints train' to build it"
             )
-        try:
-            untrusted = sio.get_untrusted_types(file=path)
-        except Exception as exc:  # skops raises many kinds for a damaged zip
-            raise ModelError(f"triage model {path} is unreadable: {exc}") from exc
-        unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if unknown:
-            raise ModelError(f"triage model {path} holds untrusted types: {', '.join(unknown)}")
-        try:
-            bundle = sio.load(path, trusted=sorted(set(untrusted)))
-        except Exception as exc:
-            raise ModelError(f"triage model {path} could not be loaded: {exc}") from exc
-        if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
-            raise ModelError(f"triage model {path} is not a format {MODEL_FORMAT} triage model")
-        return cls(bundle)
+        compiled = linear_model.compiled_path(path)
+        if compiled.is_file():
+            try:
+                linear, fields = linear_model.load(
+                    compiled, source_sha256=linear_model.file_sha256(path)
+                )
+            except (linear_model.CompiledModelError, OSError) as exc:
+                log.warning("%s; loading the model with scikit-learn instead", exc)
+            else:
+                if fields.get("format") == MODEL_FORMAT:
+                    return cls(fields, linear)
+        return cls(_load_bundle(path))
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        from classifiers import fast_features
-
-        matrix = fast_features.predict_proba(self._pipeline, list(texts))
-        model_classes = [str(c) for c in self._pipeline.classes_]
+        if self._linear is not None:
+            matrix = self._linear.predict_proba(texts)
+            model_classes = self._linear.classes
+        else:
+            matrix = self._pipeline.predict_proba(list(texts))
+            model_classes = [str(c) for c in self._pipeline.classes_]
         return [{c: float(p) for c, p in zip(model_classes, row, strict=True)} for row in matrix]
 
     def triage(

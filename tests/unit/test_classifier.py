@@ -327,36 +327,3 @@ def test_main_triage_missing_file_exits_2(
     assert main_triage(["--input", str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot read" in err
-
-
-def test_the_quick_feature_counting_gives_exactly_scikit_learns_probabilities() -> None:
-    """classifiers/fast_features.py counts n-grams per distinct word; the probabilities must be
-    the very numbers scikit-learn's own pipeline gives, for ordinary and awkward text alike."""
-    import numpy as np
-
-    from classifiers import fast_features
-    from classifiers.train import DATA_DIR, load_rows
-    from classifiers.triage import DEFAULT_MODEL_PATH, Triager, model_text
-
-    pipeline = Triager.load(DEFAULT_MODEL_PATH)._pipeline
-    rows = load_rows(DATA_DIR / "test.jsonl")[:300]
-    texts = [model_text(r["subject"], r["body"]) for r in rows] + [
-        "",
-        "   \t\n ",
-        "a",
-        "I  am\tNOT\u00a0happy!!\n\nThe ſtaff at İstanbul Road, K-block: £200 😀 naïve café",
-        "x" * 3000,
-        "word " * 500,
-    ]
-    expected = pipeline.predict_proba(texts)
-    assert np.array_equal(fast_features.predict_proba(pipeline, texts), expected)
-    # Again with every word now remembered, and with a cache that keeps starting over.
-    assert np.array_equal(fast_features.predict_proba(pipeline, texts), expected)
-    small = fast_features.WORD_CACHE_SIZE
-    try:
-        fast_features.WORD_CACHE_SIZE = 3
-        fast_features._counters.clear()
-        assert np.array_equal(fast_features.predict_proba(pipeline, texts), expected)
-    finally:
-        fast_features.WORD_CACHE_SIZE = small
-        fast_features._counters.clear()
