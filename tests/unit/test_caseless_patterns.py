@@ -121,7 +121,7 @@ def test_every_match_holds_one_of_the_patterns_needles() -> None:
         plain = re.compile(pattern.pattern, pattern.flags)
         for text in texts:
             for found in plain.finditer(text):
-                seen = found.group(0) if pattern._quick is None else found.group(0).lower()
+                seen = found.group(0).lower() if pattern._needles_lowered else found.group(0)
                 assert any(n in seen for n in pattern._needles), (
                     pattern.pattern,
                     found.group(0),
@@ -148,6 +148,49 @@ def test_the_needles_are_what_every_match_must_hold(pattern: str, needles: set[s
     else:
         # The choice is the cheapest sound one; each needle named must be one a match holds.
         assert got is not None and got <= needles | {"again"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needles"),
+    [
+        # [A-Z] leaves no lower-case copy; the literals still count, lower-cased.
+        (r"\bclaim\s+(?:no|Number)\s*[A-Z0-9]{2,}\d", {"claim"}),
+        (r"(?:Job|TICKET)\s+[A-Z]{0,4}\d{5,}", {"job", "ticket"}),
+        (r"\bStraße\s+[A-Z]+", None),  # a non-ASCII literal may match other letters
+    ],
+)
+def test_a_pattern_without_a_lower_case_copy_still_has_lower_cased_needles(
+    pattern: str, needles: set[str] | None
+) -> None:
+    compiled = caseless.compile(pattern, re.IGNORECASE)
+    assert compiled._quick is None
+    got = set(compiled._needles) if compiled._needles is not None else None
+    assert got == needles
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (
+            r"\bclaim\s+(?:no|number)\s*[:#]?\s*[A-Z0-9]{2,}\d",
+            "My CLAIM Number: AB12345 and claim no x",
+        ),
+        (r"(?:job|ticket)\s+[A-Z]{0,4}-?\d{5,}", "Ticket ABC-123456 then JOB 99999 then job 1"),
+        (r"(?:job|ticket)\s+[A-Z]{0,4}-?\d{5,}", "no such thing here at all"),
+        (r"\bclaim\s+[A-Z]+", "a ſtrange CLAİM text: claim FORM"),  # folding characters
+    ],
+)
+def test_a_pattern_without_a_lower_case_copy_finds_what_the_regex_finds(
+    pattern: str, text: str
+) -> None:
+    plain = re.compile(pattern, re.IGNORECASE)
+    quick = caseless.compile(pattern, re.IGNORECASE)
+    assert quick._quick is None and quick._needles
+    for pos in range(len(text) + 1):
+        assert same(quick.search(text, pos), plain.search(text, pos)), pos
+        assert quick.findall(text, pos) == plain.findall(text, pos)
+        assert same(quick.search(text, 0, pos), plain.search(text, 0, pos))
+    assert quick.sub("#", text) == plain.sub("#", text)
 
 
 @pytest.mark.parametrize(

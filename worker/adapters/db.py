@@ -39,18 +39,28 @@ def make_engine(url: str) -> Engine:
         return engine
     _cache_batch_statements()
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            insertmanyvalues_page_size=INSERT_PAGE_ROWS,
+        )
     except Exception as exc:  # bad URL shapes raise ArgumentError and friends
         raise ConfigurationError(f"COMPLAINTS_DATABASE_URL is not usable: {exc}") from None
 
 
-# psycopg converts each statement's %(name)s placeholders in Python, and caches the conversion only
-# for statements under 4 KB with at most 50 parameters. A batch's multi-row INSERT (SQLAlchemy's
-# "insertmanyvalues": one statement for the rows of one table) is far longer, so it was converted
-# again every time: 4-8 % of a worker's CPU (py-spy). The same statement text comes back batch
-# after batch, so caching it pays; the cache keeps its 128 entries (a few MiB at most here).
+# psycopg converts each statement's %(name)s placeholders in Python (a regex over the text, a part
+# object per placeholder), and caches the conversion only for statements under 4 KB with at most
+# 50 parameters. A batch's multi-row INSERT (SQLAlchemy's "insertmanyvalues") of 100 rows of 40
+# columns is over 200 KB and 4,000 parameters: converting it took about 20 ms, every batch, for
+# each table (5-8 % of a worker's CPU, py-spy). So a multi-row INSERT carries at most 25 rows (at
+# most 1,100 parameters and 60 KB), the cache takes statements that size, and the same few
+# statement texts come back batch after batch. The cache keeps its 128 entries, each a few
+# hundred KB at most.
+INSERT_PAGE_ROWS = 25
 _STATEMENT_CACHE_LENGTH = 64 * 1024
-_STATEMENT_CACHE_PARAMS = 4000
+_STATEMENT_CACHE_PARAMS = 2000
 
 
 def _cache_batch_statements() -> None:

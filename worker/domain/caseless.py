@@ -140,15 +140,25 @@ class _GiveUp(Exception):
     pass
 
 
-def _needles(quick: re.Pattern[str]) -> tuple[str, ...] | None:
-    """The substring searches that can rule out a match of ``quick`` (see ``_required``), or None
-    when there are too many, too short to gain anything, or the pattern is beyond the reading."""
-    if quick.flags & (re.IGNORECASE | re.VERBOSE):
+def _needles(pattern: re.Pattern[str], *, caseless: bool = False) -> tuple[str, ...] | None:
+    """The substring searches that can rule out a match of ``pattern`` (see ``_required``), or
+    None when there are too many, too short to gain anything, or the pattern is beyond the
+    reading.
+
+    ``caseless``: an IGNORECASE pattern with no lower-case copy (``[A-Z]`` in it); its needles
+    are lower-cased, to be looked for in the lower-cased text. Only ASCII needles are used: once
+    the folding characters are ruled out, only ASCII matches an ASCII literal under IGNORECASE,
+    and lower() of the text holds lower() of every ASCII stretch of it."""
+    if pattern.flags & re.VERBOSE or bool(pattern.flags & re.IGNORECASE) != caseless:
         return None
     try:
-        found = _required(sre_parse.parse(quick.pattern, quick.flags))
+        found = _required(sre_parse.parse(pattern.pattern, pattern.flags))
     except (_GiveUp, re.error, RecursionError):
         return None
+    if caseless and found is not None:
+        if not all(n.isascii() for n in found):
+            return None
+        found = frozenset(n.lower() for n in found)
     if not found or len(found) > _MOST_NEEDLES or min(map(len, found)) < _SHORTEST_NEEDLE:
         return None
     # A needle holding another is redundant: the text holds the shorter one whenever it holds it.
@@ -159,7 +169,16 @@ def _needles(quick: re.Pattern[str]) -> tuple[str, ...] | None:
 class Caseless:
     """A compiled pattern with the ``re.Pattern`` methods triage uses (see the module text)."""
 
-    __slots__ = ("_slow", "_quick", "_needles", "pattern", "flags", "groups", "groupindex")
+    __slots__ = (
+        "_slow",
+        "_quick",
+        "_needles",
+        "_needles_lowered",
+        "pattern",
+        "flags",
+        "groups",
+        "groupindex",
+    )
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self._slow: re.Pattern[str] = re.compile(pattern, flags)
@@ -169,6 +188,8 @@ class Caseless:
         self.groupindex = self._slow.groupindex
         self._quick: re.Pattern[str] | None = None
         self._needles: tuple[str, ...] | None = None
+        # True: the needles are looked for in the lower-cased text, else in the text itself.
+        self._needles_lowered = bool(flags & re.IGNORECASE)
         if flags & re.IGNORECASE:
             quick = _quick_form(pattern)
             if quick is not None:
@@ -178,6 +199,9 @@ class Caseless:
                     self._quick = None
                 else:
                     self._needles = _needles(self._quick)
+            if self._quick is None:
+                # No lower-case copy (a [A-Z] class, say): its literals still rule texts out.
+                self._needles = _needles(self._slow, caseless=True)
         else:
             # Case-sensitive: no quick copy is needed, but its needles still rule texts out.
             self._needles = _needles(self._slow)
@@ -191,15 +215,15 @@ class Caseless:
         a position still sees the text before it for \\b, ^ and lookbehinds, so its first match
         is the one a search from ``pos`` finds, without scanning the text before it again."""
         needles = self._needles
-        if self._quick is None:
-            if needles is None:
-                return pos
-            haystack = string  # a case-sensitive pattern: its needles are searched as they are
-        else:
+        if needles is None and self._quick is None:
+            return pos
+        if self._needles_lowered:
             lowered = _lowered(string)
             if lowered is None:
                 return pos
             haystack = lowered
+        else:
+            haystack = string  # a case-sensitive pattern: its needles are searched as they are
         if needles is not None:
             if pos == 0 and endpos >= len(haystack):
                 if not any(n in haystack for n in needles):
