@@ -27,6 +27,7 @@ it as before. Nothing here imports scikit-learn or SciPy.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -54,6 +55,7 @@ Indices = npt.NDArray[np.intp]
 Rows = tuple[Indices, Indices, Floats]
 # scikit-learn collapses runs of two or more white-space characters before char n-grams.
 _WHITE_SPACES = re.compile(r"\s\s+")
+_MISSING = itertools.repeat(-1)
 
 
 class CompiledModelError(Exception):
@@ -124,12 +126,10 @@ class Features:
         text = self._preprocess(text)
         if self.analyzer == "char_wb":
             return self._char_wb_columns(text)
-        vocabulary = self.vocabulary
-        found: Counter[int] = Counter()
-        for term, n in Counter(self._word_ngrams(self._tokens(text))).items():
-            column = vocabulary.get(term)
-            if column is not None:
-                found[column] = n
+        # Every term's column looked up and counted in C; -1 gathers the terms not in the
+        # vocabulary (most bigrams) and is dropped.
+        found = Counter(map(self.vocabulary.get, self._word_ngrams(self._tokens(text)), _MISSING))
+        found.pop(-1, None)
         return found
 
     def _word_ngrams(self, tokens: list[str]) -> list[str]:
