@@ -332,28 +332,34 @@ IMPORT_STEPS = [
         "import imap_tools, jinja2\ntry:\n import aiosmtplib\nexcept ImportError: pass",
     ),
     ("numpy (+openblas)", "import numpy"),
-    ("scipy.sparse", "import scipy.sparse"),
-    (
-        "sklearn (pipeline, text, calibration, svm, lr)",
-        "import sklearn.pipeline, sklearn.feature_extraction.text, sklearn.calibration\n"
-        "import sklearn.svm, sklearn.linear_model",
-    ),
-    (
-        "skops.io, as Triager.load imports it",
-        "from classifiers import triage\n"
-        "getattr(triage, '_skops_io', lambda: __import__('skops.io'))()",
-    ),
     (
         "worker.* (run_worker, pipeline, adapters)",
         "import worker.run_worker, worker.pipeline, worker.adapters.imap, worker.adapters.smtp",
     ),
     (
-        "triage model loaded (Triager.load)",
+        "triage model loaded (Triager.load: compiled copy)",
         "from classifiers.triage import Triager\nT = Triager.load()",
     ),
     (
         "model run on 100 texts",
         "T.probabilities(['my boiler has been broken for weeks and nobody came'] * 100)",
+    ),
+    # What a worker would add were the compiled copy missing or stale (classifiers/linear_model.py).
+    ("without the compiled copy: scipy.sparse", "import scipy.sparse"),
+    (
+        "without the compiled copy: sklearn",
+        "import sklearn.pipeline, sklearn.feature_extraction.text, sklearn.calibration\n"
+        "import sklearn.svm, sklearn.linear_model",
+    ),
+    (
+        "without the compiled copy: skops.io",
+        "from classifiers import triage\n"
+        "getattr(triage, '_skops_io', lambda: __import__('skops.io'))()",
+    ),
+    (
+        "without the compiled copy: the skops model loaded",
+        "from classifiers.triage import _load_bundle, DEFAULT_MODEL_PATH\n"
+        "B = Triager(_load_bundle(DEFAULT_MODEL_PATH))",
     ),
 ]
 
