@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+
+_NEXT_IDS = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
 
 
 def make_engine(url: str) -> Engine:
@@ -132,15 +135,11 @@ class Database:
         """``count`` fresh primary keys for ``table`` from its sequence, in one round trip
         (PostgreSQL only): rows given their ids up front need no flush each to learn them, so a
         batch's rows are all written together at the end."""
-        # Not flushing first: taking an id must not write the batch row by row.
+        # Not flushing first: taking an id must not write the batch row by row. The statement
+        # goes to the driver as it is: a case takes its number alone, once a message, and
+        # building and compiling a text() construct each time was a fifth of that round trip.
         with session.no_autoflush:
-            rows = session.execute(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
-                    " FROM generate_series(1, :n)"
-                ),
-                {"table": table, "n": count},
-            )
+            rows = session.connection().exec_driver_sql(_NEXT_IDS, (table, count))
         return [int(r[0]) for r in rows]
 
     def upgrade(self) -> None:
