@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import fields
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
-from worker.adapters.db_models import AuditEvent, Case, CaseStage, Resident, ServiceRequest
+from worker.adapters.db_models import (
+    AuditEvent,
+    Case,
+    CaseStage,
+    Correspondence,
+    Resident,
+    ServiceRequest,
+)
 from worker.domain.cases import CaseState, StageRecord, Status, Transition
 
 CASE_PREFIX = "CMP"
@@ -44,6 +51,36 @@ def audit(
             inbound_id=inbound_id,
             letter_id=letter_id,
             details={k: _jsonable(v) for k, v in details.items()},
+        )
+    )
+
+
+def correspondence(
+    session: Session,
+    direction: str,
+    at: datetime,
+    kind: str = "",
+    *,
+    case_id: int | None = None,
+    service_request_id: int | None = None,
+    inbound_id: int | None = None,
+    letter_id: int | None = None,
+) -> None:
+    """A message in or out of a case or service request, in its order (5.12).
+
+    Every column is given, even its default: the ORM writes a batch's rows in one INSERT only
+    while consecutive rows set the same columns, and a message's "in" row (kind and time left to
+    their defaults) between two letters' "out" rows made every row an INSERT of its own, two
+    round trips a message."""
+    session.add(
+        Correspondence(
+            case_id=case_id,
+            service_request_id=service_request_id,
+            inbound_id=inbound_id,
+            letter_id=letter_id,
+            direction=direction,
+            kind=kind,
+            at=at,
         )
     )
 

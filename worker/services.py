@@ -19,7 +19,6 @@ from worker import letter_facts
 from worker.adapters.db_models import (
     Case,
     CaseAction,
-    Correspondence,
     InboundMessage,
     Letter,
     Quarantine,
@@ -34,6 +33,7 @@ from worker.domain.errors import TransitionRefused, UserError
 from worker.pipeline import run_stage
 from worker.records import (
     audit,
+    correspondence,
     new_service_request,
     record_transition,
     save_state,
@@ -440,8 +440,12 @@ class StaffService:
             if origin is not None:
                 origin.service_request_id = sr.id
                 origin.outcome = "service_request"
-                session.add(
-                    Correspondence(service_request_id=sr.id, inbound_id=origin.id, direction="in")
+                correspondence(
+                    session,
+                    "in",
+                    self.app.clock.now(),
+                    service_request_id=sr.id,
+                    inbound_id=origin.id,
                 )
             audit(
                 session,

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from worker.adapters.clock import LONDON
 from worker.adapters.db_models import (
     Case,
-    Correspondence,
     InboundMessage,
     Letter,
     Resident,
@@ -30,7 +29,7 @@ from worker.bootstrap import App
 from worker.domain.errors import MissingLetterElement
 from worker.domain.mail_safety import within_sender_cap
 from worker.domain.parsing import safe_header_value
-from worker.records import Ids, audit
+from worker.records import Ids, audit, correspondence
 from worker.stages.parse import reply_address
 
 
@@ -330,15 +329,14 @@ def queue_letter(
         session.flush()
     if sent_counts is not None and automatic and status != "suppressed":
         sent_counts.add(app, recipient, cause_inbound_id)
-    session.add(
-        Correspondence(
-            case_id=letter.case_id,
-            service_request_id=letter.service_request_id,
-            letter_id=letter.id,
-            direction="out",
-            kind=kind,
-            at=app.clock.now(),
-        )
+    correspondence(
+        session,
+        "out",
+        app.clock.now(),
+        kind,
+        case_id=letter.case_id,
+        service_request_id=letter.service_request_id,
+        letter_id=letter.id,
     )
     audit(
         session,

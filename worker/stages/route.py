@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from worker import letter_facts
 from worker.adapters.db_models import (
     Case,
-    Correspondence,
     InboundMessage,
     Letter,
     Quarantine,
@@ -39,6 +38,7 @@ from worker.domain.relatedness import seems_related
 from worker.records import (
     Residents,
     audit,
+    correspondence,
     ids_for,
     new_case,
     new_service_request,
@@ -242,13 +242,13 @@ class _Router:
     def reply_to_service_request(self, service_request: ServiceRequest) -> None:
         self.row.service_request_id = service_request.id
         self.row.outcome = "threaded"
-        self.session.add(
-            Correspondence(
-                service_request_id=service_request.id,
-                inbound_id=self.row.id,
-                direction="in",
-                kind="reply",
-            )
+        correspondence(
+            self.session,
+            "in",
+            self.app.clock.now(),
+            "reply",
+            service_request_id=service_request.id,
+            inbound_id=self.row.id,
         )
         audit(
             self.session,
@@ -298,8 +298,12 @@ class _Router:
         self.batch.fresh_refs.add(sr.ref)
         self.row.service_request_id = sr.id
         self.row.outcome = "service_request"
-        self.session.add(
-            Correspondence(service_request_id=sr.id, inbound_id=self.row.id, direction="in")
+        correspondence(
+            self.session,
+            "in",
+            self.app.clock.now(),
+            service_request_id=sr.id,
+            inbound_id=self.row.id,
         )
         audit(
             self.session,
@@ -360,8 +364,8 @@ class _Router:
         row = self.row
         row.case_id = case.id
         row.outcome = "threaded"
-        self.session.add(
-            Correspondence(case_id=case.id, inbound_id=row.id, direction="in", kind="reply")
+        correspondence(
+            self.session, "in", self.app.clock.now(), "reply", case_id=case.id, inbound_id=row.id
         )
         known = {case.resident.email, *[e.lower() for e in case.resident.other_emails]}
         if case.resident.representative_email:
@@ -533,7 +537,7 @@ class _Router:
         record_transition(self.session, case, event)
         row.case_id = case.id
         row.outcome = "case"
-        self.session.add(Correspondence(case_id=case.id, inbound_id=row.id, direction="in"))
+        correspondence(self.session, "in", self.app.clock.now(), case_id=case.id, inbound_id=row.id)
         if case.building_safety:
             audit(
                 self.session,
