@@ -32,7 +32,6 @@ import json
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,16 +120,23 @@ class Features:
             text = text.lower()
         return self._accents(text) if self._accents is not None else text
 
-    def columns(self, text: str) -> Counter[int]:
-        """The document's vocabulary columns with their counts (``CountVectorizer``'s row)."""
+    def columns(self, text: str) -> tuple[Indices, Indices]:
+        """The document's vocabulary columns in ascending order, and how often each occurs
+        (``CountVectorizer``'s row). Counted by sorting in numpy: a Counter and a sort of its
+        keys in Python took half the time of the whole model."""
         text = self._preprocess(text)
         if self.analyzer == "char_wb":
-            return self._char_wb_columns(text)
-        # Every term's column looked up and counted in C; -1 gathers the terms not in the
-        # vocabulary (most bigrams) and is dropped.
-        found = Counter(map(self.vocabulary.get, self._word_ngrams(self._tokens(text)), _MISSING))
-        found.pop(-1, None)
-        return found
+            found = np.array(self._char_wb_columns(text), dtype=np.intp)
+        else:
+            # Every term's column looked up in C; -1 marks the terms not in the vocabulary
+            # (most bigrams), dropped.
+            terms = self._word_ngrams(self._tokens(text))
+            found = np.fromiter(
+                map(self.vocabulary.get, terms, _MISSING), dtype=np.intp, count=len(terms)
+            )
+            found = found[found >= 0]
+        columns, counts = np.unique(found, return_counts=True)
+        return columns, counts
 
     def _word_ngrams(self, tokens: list[str]) -> list[str]:
         low, high = self.ngram_range
@@ -141,7 +147,7 @@ class Features:
             terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
-    def _char_wb_columns(self, text: str) -> Counter[int]:
+    def _char_wb_columns(self, text: str) -> list[int]:
         # A word's n-grams never cross its edges, so each distinct word is cut once.
         cache = self._words
         columns: list[int] = []
@@ -152,7 +158,7 @@ class Features:
                     cache.clear()
                 found = cache[word] = self._word_columns(word)
             columns.extend(found)
-        return Counter(columns)
+        return columns
 
     def _word_columns(self, word: str) -> list[int]:
         # scikit-learn's loop for one word: a padded word no longer than n is counted once,
@@ -174,17 +180,14 @@ class Features:
     def weigh(self, texts: Sequence[str]) -> Rows:
         """The batch's TF-IDF rows as ``TfidfVectorizer.transform`` computes them, in CSR form:
         row pointers, columns (ascending within a row) and weights."""
-        indptr = [0]
-        indices: list[int] = []
-        counts: list[int] = []
-        for text in texts:
-            found = self.columns(text)
-            ascending = sorted(found)
-            indices.extend(ascending)
-            counts.extend(map(found.__getitem__, ascending))
-            indptr.append(len(indices))
-        data = np.asarray(counts, dtype=np.float64)
-        columns = np.asarray(indices, dtype=np.intp)
+        rows = [self.columns(text) for text in texts]
+        indptr = np.zeros(len(rows) + 1, dtype=np.intp)
+        np.cumsum([len(columns) for columns, _counts in rows], out=indptr[1:])
+        if rows:
+            columns = np.concatenate([c for c, _n in rows]).astype(np.intp, copy=False)
+            data = np.concatenate([n for _c, n in rows]).astype(np.float64)
+        else:
+            columns, data = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float64)
         if self.sublinear_tf:
             # One call over the whole batch, as scikit-learn makes it: numpy's vectorised log
             # may round an element differently depending on where it falls in the array.

@@ -145,9 +145,13 @@ def keep_parsed_fields(row: InboundMessage, parsed: ParsedMessage) -> None:
     row.new_text = parsed.new_text()
 
 
-def recipient_decision(app: App, parsed: ParsedMessage) -> recipient.RecipientDecision:
+def recipient_decision(
+    app: App, parsed: ParsedMessage, new_text: str | None = None
+) -> recipient.RecipientDecision:
+    """``new_text``: the message's new words when already worked out (not stripped again)."""
     return recipient.decide(
-        recipient.facts_of(parsed), trusted_authserv_ids=app.settings.trusted_authserv_ids
+        recipient.facts_of(parsed, new_text),
+        trusted_authserv_ids=app.settings.trusted_authserv_ids,
     )
 
 
@@ -156,7 +160,7 @@ def keep_recipient_decision(
 ) -> None:
     """Decide now, while the raw headers are at hand, whether automatic letters may go to the
     sender (SPEC section 6, "Trusted recipient"); route reads the decision from the row."""
-    decision = recipient_decision(app, parsed)
+    decision = recipient_decision(app, parsed, row.new_text)
     keep_decision(row, decision)
     if not decision.trusted:
         audit(
