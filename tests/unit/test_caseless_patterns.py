@@ -216,3 +216,58 @@ def test_searching_from_the_first_quick_match_finds_what_a_whole_search_finds(
         ]
         assert quick.findall(text, pos) == plain.findall(text, pos)
         assert same(quick.search(text, 0, pos), plain.search(text, 0, pos))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "prefixes"),
+    [
+        (r"\b(?:how\s+did\s+we\s+do|tell\s+us)", re.I, ("how", "tell")),
+        # The parser factors never|nobody into n(?:ever|obody); the prefixes run on through it.
+        (r"(?:never|nobody|no one)\s+answer", re.I, ("never", "no one", "nobody")),
+        (r"\b(?:take|taking)\s+you\s+to\s+court", re.I, ("take", "taking")),
+        (r"\b(?:Mr|Mrs|Dr)\.?\s+[A-Z][a-z]+", 0, ("Dr", "Mr")),  # case-sensitive: as written
+        (r"\b(?:(\d+)\s+)?days", re.I, None),  # may begin with a digit: no literal prefix
+        (r"\b(?:i|we)\s+want", re.I, None),  # "i" alone is in every text
+        (r"[A-Z]{2}\d+", re.I, None),  # IGNORECASE without a lower-case copy: left to the regex
+    ],
+)
+def test_the_prefixes_are_what_every_match_begins_with(
+    pattern: str, flags: int, prefixes: tuple[str, ...] | None
+) -> None:
+    compiled = caseless.compile(pattern, flags)
+    assert compiled._prefixes == prefixes
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags"),
+    [
+        (r"\b(?:how\s+did\s+we\s+do|tell\s+us\s+how|on\s+a\s+scale)\b", re.I),
+        (r"(?:never|nobody|no one)\s+answer\w*", re.I),
+        (r"\b(?:in|back in|during)\s+((?:19|20)\d\d)", re.I),
+        (r"\b((?:Mr|Mrs|Ms|Dr)\.?\s+[A-Z][a-z]+)", 0),
+        (r"^(?:dear|hello)\b", re.I | re.M),
+    ],
+)
+def test_trying_the_pattern_where_its_prefixes_occur_finds_what_a_scan_finds(
+    pattern: str, flags: int
+) -> None:
+    plain = re.compile(pattern, flags)
+    quick = caseless.compile(pattern, flags)
+    assert quick._prefixes is not None
+    rng = random.Random(11)
+    pieces = [
+        "how", "HOW", "did we do", "showdid", "tell us how", "on a scale", "online", "in",
+        "into", "BACK IN 2019", "during 2020", "never", "Nobody answered", "no one answers",
+        "Mr Smith", "Mrs. Jones", "mr smith", "DR Who", "Dear", "\ndear", "hello", "x",
+    ]  # fmt: skip
+    texts = [" ".join(rng.choices(pieces, k=rng.randint(0, 30))) for _ in range(300)]
+    # More places than are tried one by one: the regex scans on from there.
+    texts += ["in " * 40 + "during 1999", "how " * 60, "mr " * 50 + "Mr Smith", "onon" * 50]
+    for text in texts:
+        for pos in (0, 1, 7):
+            assert same(quick.search(text, pos), plain.search(text, pos)), (text, pos)
+            assert same(
+                quick.search(text, 0, len(text) - pos), plain.search(text, 0, len(text) - pos)
+            )
+        assert [m.span() for m in quick.finditer(text)] == [m.span() for m in plain.finditer(text)]
+        assert quick.findall(text) == plain.findall(text)

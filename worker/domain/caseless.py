@@ -15,6 +15,13 @@ cost about a microsecond each on a 3 KB message where a regex costs tens. This a
 case-sensitive patterns (the staff-name finders). When the quick look finds a match, the original
 pattern searches from where it starts rather than from the beginning again.
 
+Where every match must begin with one of a few literal strings (``\\b(?:how\\s+did|tell\\s+us)``
+begins with "how" or "tell"), the quick look does not scan the text with the regex at all: it
+finds those strings with substring searches and tries the pattern only where they occur, in
+order; the first place it matches is where the regex's own scan would have found the first
+match. ``re`` cannot skip ahead like this itself for a pattern that starts with ``\\b`` or an
+alternation of words, and tries it at every position of the text (``_prefixes``).
+
 The quick look is used only where it is certain to agree with IGNORECASE: the pattern has no
 capital letter of its own (outside an escape such as ``\\S``) and no other letter that has a case,
 and the text holds none of the four characters that IGNORECASE folds onto an ASCII letter
@@ -23,6 +30,7 @@ and the text holds none of the four characters that IGNORECASE folds onto an ASC
 
 from __future__ import annotations
 
+import heapq
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -140,6 +148,64 @@ class _GiveUp(Exception):
     pass
 
 
+# Trying the pattern at each place a prefix occurs beats a regex scan only for a few places.
+_MOST_STARTS = 24
+_SHORTEST_PREFIX = 2
+_MOST_PREFIXES = 32
+
+
+def _leading(items: Any) -> frozenset[str] | None:
+    """Literal strings one of which every match of the parsed sequence ``items`` begins with,
+    or None. Zero-width assertions (``\\b``, ``^``) are passed over: the pattern itself is then
+    tried at each place, and checks them."""
+    for i, (op, av) in enumerate(items):
+        if op is sre.AT:
+            continue
+        if op is sre.LITERAL:
+            run = []
+            for op2, av2 in items[i:]:
+                if op2 is not sre.LITERAL:
+                    break
+                run.append(chr(av2))
+            # The parser turns never|nobody into n(?:ever|obody): carry on into what follows.
+            after = _leading(items[i + len(run) :])
+            head = "".join(run)
+            if after and len(after) <= _MOST_STARTS:
+                return frozenset(head + tail for tail in after)
+            return frozenset([head])
+        if op is sre.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                return None
+            return _leading(sub)
+        if op is sre.BRANCH:
+            found: set[str] = set()
+            for branch in av[1]:
+                starts = _leading(branch)
+                if not starts:
+                    return None
+                found |= starts
+            return frozenset(found)
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and av[0] >= 1:
+            return _leading(av[2])
+        return None
+    return None
+
+
+def _prefixes(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """``_leading`` of a compiled pattern, without the strings another of them begins (their
+    places are among its places), or None."""
+    if pattern.flags & (re.VERBOSE | re.IGNORECASE):
+        return None
+    try:
+        found = _leading(sre_parse.parse(pattern.pattern, pattern.flags))
+    except (re.error, RecursionError):
+        return None
+    if not found or min(map(len, found)) < _SHORTEST_PREFIX or len(found) > _MOST_PREFIXES:
+        return None  # a letter on its own is in every text, many times; and each costs a search
+    return tuple(sorted(p for p in found if not any(o != p and p.startswith(o) for o in found)))
+
+
 def _needles(pattern: re.Pattern[str], *, caseless: bool = False) -> tuple[str, ...] | None:
     """The substring searches that can rule out a match of ``pattern`` (see ``_required``), or
     None when there are too many, too short to gain anything, or the pattern is beyond the
@@ -174,6 +240,8 @@ class Caseless:
         "_quick",
         "_needles",
         "_needles_lowered",
+        "_locate",
+        "_prefixes",
         "pattern",
         "flags",
         "groups",
@@ -205,6 +273,10 @@ class Caseless:
         else:
             # Case-sensitive: no quick copy is needed, but its needles still rule texts out.
             self._needles = _needles(self._slow)
+        # The pattern that finds where a match begins, in the text the needles are looked for
+        # in, and the literal strings every match begins with (None: scan with the regex).
+        self._locate = self._slow if not flags & re.IGNORECASE else self._quick
+        self._prefixes = _prefixes(self._locate) if self._locate is not None else None
 
     def _start(self, string: str, pos: int, endpos: int) -> int:
         """Where the first match begins, found in the lower-cased text: -1 when there is
@@ -215,7 +287,7 @@ class Caseless:
         a position still sees the text before it for \\b, ^ and lookbehinds, so its first match
         is the one a search from ``pos`` finds, without scanning the text before it again."""
         needles = self._needles
-        if needles is None and self._quick is None:
+        if needles is None and self._quick is None and self._prefixes is None:
             return pos
         if self._needles_lowered:
             lowered = _lowered(string)
@@ -230,9 +302,38 @@ class Caseless:
                     return -1
             elif all(haystack.find(n, pos, endpos) < 0 for n in needles):
                 return -1
+        if self._prefixes is not None:
+            return self._first_start(haystack, pos, endpos)
         if self._quick is None:
             return pos
         found = self._quick.search(haystack, pos, endpos)
+        return -1 if found is None else found.start()
+
+    def _first_start(self, haystack: str, pos: int, endpos: int) -> int:
+        """Where the first match begins: the first place one of the prefixes occurs at which
+        the pattern matches (-1: none). The places are visited in order (the next one of each
+        prefix kept in a heap); after ``_MOST_STARTS`` of them the regex scans on from there."""
+        locate = self._locate
+        prefixes = self._prefixes
+        assert locate is not None and prefixes is not None
+        places = [
+            (at, i) for i, p in enumerate(prefixes) if (at := haystack.find(p, pos, endpos)) >= 0
+        ]
+        heapq.heapify(places)
+        for _ in range(_MOST_STARTS):
+            if not places:
+                return -1
+            at, i = places[0]
+            if locate.match(haystack, at, endpos) is not None:
+                return at
+            following = haystack.find(prefixes[i], at + 1, endpos)
+            if following >= 0:
+                heapq.heapreplace(places, (following, i))
+            else:
+                heapq.heappop(places)
+        if not places:
+            return -1
+        found = locate.search(haystack, places[0][0], endpos)
         return -1 if found is None else found.start()
 
     def _none_here(self, string: str) -> bool:
