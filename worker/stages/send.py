@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -25,6 +25,7 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from worker.adapters.db_models import Letter, Quarantine
 from worker.bootstrap import App
@@ -224,26 +225,53 @@ def _send_batch(
     return out
 
 
+def _record_sent(session: Session, sent: dict[int, str], now: datetime) -> None:
+    """Letters the server accepted: marked sent in one statement, each with its audit entry.
+    Only the columns the record needs are read, not each letter's text and HTML again."""
+    rows = session.execute(
+        select(Letter.id, Letter.kind, Letter.recipient, Letter.case_id, Letter.message_id).where(
+            Letter.id.in_(list(sent))
+        )
+    ).all()
+    if not rows:
+        return
+    session.execute(
+        update(Letter),
+        [
+            {
+                "id": row.id,
+                "status": "sent",
+                "sent_at": now,
+                "message_id": sent[row.id] or row.message_id,
+                "last_error": "",
+            }
+            for row in rows
+        ],
+    )
+    for row in rows:
+        audit(
+            session,
+            "sender",
+            "letter.sent",
+            f"{row.kind} sent to {row.recipient}",
+            letter_id=row.id,
+            case_id=row.case_id,
+        )
+
+
 def _record_outcomes(app: App, outcomes: dict[int, tuple[str, Exception | None]]) -> None:
     now = app.clock.now()
+    sent = {letter_id: sent_id for letter_id, (sent_id, error) in outcomes.items() if error is None}
     with app.db.session() as session:
-        letters = session.scalars(select(Letter).where(Letter.id.in_(list(outcomes)))).all()
+        if sent:
+            _record_sent(session, sent, now)
+        unsent = [letter_id for letter_id in outcomes if letter_id not in sent]
+        letters = (
+            session.scalars(select(Letter).where(Letter.id.in_(unsent))).all() if unsent else []
+        )
         for letter in letters:
-            sent_id, error = outcomes[letter.id]
-            if error is None:
-                letter.status = "sent"
-                letter.sent_at = now
-                letter.message_id = sent_id or letter.message_id
-                letter.last_error = ""
-                audit(
-                    session,
-                    "sender",
-                    "letter.sent",
-                    f"{letter.kind} sent to {letter.recipient}",
-                    letter_id=letter.id,
-                    case_id=letter.case_id,
-                )
-            elif isinstance(error, DeliveryUncertain):
+            _sent_id, error = outcomes[letter.id]
+            if isinstance(error, DeliveryUncertain):
                 # It may have been delivered: never sent again automatically; a person checks
                 # and resends if needed (as the recovery sweep does for a worker that died
                 # mid-delivery).
