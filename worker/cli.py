@@ -739,7 +739,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-out", help="output folder (default ./demo-out)")
 
     p = add("worker", cmd_worker, "run pollers and workers against the configured services")
-    p.add_argument("--threads", type=_positive_int, default=4, help="worker threads (default 4)")
+    p.add_argument("--threads", type=_positive_int, help="worker threads (default 2)")
     p.add_argument(
         "--procs",
         type=_positive_int,

@@ -151,7 +151,7 @@ class _GiveUp(Exception):
 # Trying the pattern at each place a prefix occurs beats a regex scan only for a few places.
 _MOST_STARTS = 24
 _SHORTEST_PREFIX = 2
-_MOST_PREFIXES = 32
+_MOST_PREFIXES = 16
 
 
 def _leading(items: Any) -> frozenset[str] | None:
