@@ -148,7 +148,8 @@ class _GiveUp(Exception):
     pass
 
 
-# Trying the pattern at each place a prefix occurs beats a regex scan only for a few places.
+# Trying the pattern at each place a prefix occurs beats a regex scan only for a few places,
+# and each prefix costs a substring search of the whole text.
 _MOST_STARTS = 24
 _SHORTEST_PREFIX = 2
 _MOST_PREFIXES = 16
@@ -170,7 +171,7 @@ def _leading(items: Any) -> frozenset[str] | None:
             # The parser turns never|nobody into n(?:ever|obody): carry on into what follows.
             after = _leading(items[i + len(run) :])
             head = "".join(run)
-            if after and len(after) <= _MOST_STARTS:
+            if after and len(after) <= _MOST_PREFIXES:
                 return frozenset(head + tail for tail in after)
             return frozenset([head])
         if op is sre.SUBPATTERN:
