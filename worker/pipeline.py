@@ -18,12 +18,19 @@ is recorded on that message and the others carry on.
 A batch runs through the following stages in the same job (no queue hop between stages: that
 is what keeps acknowledgement latency low). If a later stage fails as a whole (the database went
 away) its ids are put on its queue, to be retried there.
+
+A batch never tried before is parsed, triaged and routed in one transaction (``_together``): each
+message's row is then loaded once, written once or twice rather than three times, and its
+attempt counted once, not three times (a third of the database work of a message, and of the
+worker's time spent on the database). Should anything in it fail, it is rolled back whole and the
+batch runs one stage at a time, each with its own per-message isolation, as above; a worker
+killed inside it leaves its messages stored, to come back as the parse stage's (counted) retry.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -31,13 +38,13 @@ from sqlalchemy import select, update
 from worker.adapters.db_models import InboundMessage
 from worker.jobs import as_ids
 from worker.stages import parse, route, send, triage
+from worker.stages.batch import Next
 
 if TYPE_CHECKING:
     from worker.bootstrap import App
 
 log = logging.getLogger(__name__)
 
-Next = list[tuple[str, list[int]]]
 StageFn = Callable[["App", list[int]], Next]
 
 STAGES: dict[str, StageFn] = {
@@ -87,7 +94,7 @@ def run_stage(app: App, stage: str, ids: int | Iterable[int], *, chain: bool = T
     if stage not in INBOUND_STAGES:
         return _run_counted(app, stage, wanted, chain)
     fresh = _count_attempts(app, stage, wanted, first_only=True)
-    following = _run_counted(app, stage, fresh, chain) if fresh else []
+    following = _run_counted(app, stage, fresh, chain, together=chain) if fresh else []
     counted = set(fresh)
     for item in _tried_before(app, stage, [i for i in wanted if i not in counted]):
         alone = _count_attempts(app, stage, [item], first_only=False)
@@ -111,14 +118,18 @@ def _tried_before(app: App, stage: str, ids: list[int]) -> list[int]:
     return [i for i in ids if i in still]
 
 
-def _run_counted(app: App, stage: str, batch: list[int], chain: bool) -> Next:
+def _run_counted(
+    app: App, stage: str, batch: list[int], chain: bool, together: bool = False
+) -> Next:
     if not batch:
         return []
-    try:
-        following = STAGES[stage](app, batch)
-    except Exception as exc:
-        _note_error(app, stage, batch, exc)
-        raise
+    following = _together(app, batch) if together and stage == "parse" else None
+    if following is None:
+        try:
+            following = STAGES[stage](app, batch)
+        except Exception as exc:
+            _note_error(app, stage, batch, exc)
+            raise
     if chain:
         for next_stage, next_ids in following:
             if not next_ids:
@@ -135,6 +146,51 @@ def _run_counted(app: App, stage: str, batch: list[int], chain: bool) -> Next:
                 )
                 app.jobs.enqueue(next_stage, next_ids)
     return following
+
+
+def _together(app: App, ids: list[int]) -> Next | None:
+    """Parse, triage and route a fresh batch in one transaction; what routing passes on (the
+    letters to send), or None when anything failed (all of it rolled back: the caller runs the
+    stages one at a time, which finds and isolates the failure).
+
+    Each stage sees exactly what it would see on its own: the rows the previous stage passed
+    on, in arrival order, already locked by this transaction (as ``inbound_at`` would select
+    them). Nothing is written between parse and triage, which read no inbound rows from the
+    database (triage looks up residents' closed cases): each row's parse and triage changes go
+    out as one UPDATE, flushed before routing, whose look-ups (threads, duplicates, residents)
+    must see them as they would after a commit."""
+    parsing = parse.plan(app, ids)
+    try:
+        with app.db.session() as session:
+            rows = parsing.load(session)
+            with session.no_autoflush:
+                rows = _went_on(rows, parsing.work(session, rows), "parsed")
+                for row in rows:
+                    # The raw bytes are not read again (triage and route use the parsed fields):
+                    # not kept in memory for the rest of the batch.
+                    session.expire(row, ["raw"])
+                triaging = triage.plan(app, [row.id for row in rows])
+                rows = _went_on(rows, triaging.work(session, rows), "triaged")
+            session.flush()
+            routing = route.plan(app, [row.id for row in rows])
+            one = routing.work(session, rows)
+            routed = [routing.item_id(row) for row in rows if one(row)]
+    except Exception as exc:  # noqa: BLE001 - rolled back; the stages one at a time isolate it
+        log.info(
+            "parse, triage and route of %d items together failed (%s: %s); one stage at a time",
+            len(ids),
+            type(exc).__name__,
+            exc,
+        )
+        return None
+    return routing.finish(routed)
+
+
+def _went_on(
+    rows: Sequence[InboundMessage], one: Callable[[InboundMessage], bool], status: str
+) -> list[InboundMessage]:
+    """The rows ``one`` passed on (run on every row, in order) that reached ``status``."""
+    return [row for row in rows if one(row) and row.status == status]
 
 
 def _note_error(app: App, stage: str, ids: list[int], exc: Exception) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# The stages a batch goes on to, with the ids that reached each.
+Next = list[tuple[str, list[int]]]
 
 
 def each(
@@ -84,3 +88,26 @@ def run_batch(
         items = load(session)
         one = work(session, items)
         return each(session, stage, items, one, item_id, on_error)
+
+
+@dataclass(frozen=True)
+class Plan(Generic[T]):
+    """One stage's work on one batch, in parts, so that it can run on its own
+    (``run_plan``) or in a transaction shared with the stages before it (worker/pipeline.py).
+
+    ``load`` selects the batch's items still at this stage; ``work`` prepares what the batch
+    shares and returns the function for one item (True: it goes on); ``finish`` turns the ids
+    that went on into the next stages' batches, once the transaction is committed."""
+
+    stage: str
+    load: Callable[[Session], Sequence[T]]
+    work: Callable[[Session, Sequence[T]], Callable[[T], bool]]
+    item_id: Callable[[T], int]
+    finish: Callable[[list[int]], Next]
+    on_error: Callable[[T, Exception], None] | None = None
+
+
+def run_plan(app: App, plan: Plan[T]) -> Next:
+    """The stage on its own: ``run_batch`` in its own transaction, then ``finish``."""
+    done = run_batch(app, plan.stage, plan.load, plan.work, plan.item_id, plan.on_error)
+    return plan.finish(done)

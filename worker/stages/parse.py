@@ -16,7 +16,7 @@ from worker.bootstrap import App
 from worker.domain import recipient
 from worker.domain.parsing import ParsedMessage, UnparsableMessage, parse_message
 from worker.records import audit
-from worker.stages.batch import note_inbound_error, run_batch
+from worker.stages.batch import Next, Plan, note_inbound_error, run_plan
 
 # A message larger than this is loaded alone while it is parsed and forgotten straight after, and
 # the database connection that carried it is closed when given back: libpq keeps its buffers at
@@ -44,23 +44,26 @@ def received_on(app: App, row: InboundMessage, parsed: ParsedMessage) -> object:
     return london_date(arrived)
 
 
-def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
+def plan(app: App, ids: list[int]) -> Plan[InboundMessage]:
     """Parse a batch; every message is parsed exactly once and the fields later stages need are
-    kept on its row."""
+    kept on its row. Unparsable mail goes no further."""
     now = app.clock.now()
 
     def work(session: Session, _rows: Sequence[InboundMessage]) -> Callable[[InboundMessage], bool]:
         return lambda row: _parse_one(app, session, row, now)
 
-    parsed_ids = run_batch(
-        app,
+    return Plan(
         "parse",
         lambda session: _stored_with_raw(session, ids),
         work,
         lambda row: row.id,
+        lambda parsed_ids: [("triage", parsed_ids)],
         note_inbound_error("parse"),
     )
-    return [("triage", parsed_ids)]
+
+
+def run(app: App, ids: list[int]) -> Next:
+    return run_plan(app, plan(app, ids))
 
 
 def inbound_at(session: Session, ids: list[int], status: str) -> Sequence[InboundMessage]:

@@ -47,7 +47,7 @@ from worker.records import (
     state_of,
 )
 from worker.service import hazards as hazard_records
-from worker.stages.batch import note_inbound_error, run_batch
+from worker.stages.batch import Next, Plan, note_inbound_error, run_plan
 from worker.stages.compose import LetterRefused, SentCounts, queue_letter
 from worker.stages.parse import ensure_decision, inbound_at, parsed_view, reply_address
 
@@ -67,8 +67,8 @@ STAGE_OPEN = BEFORE_RESPONSE | {
 }
 
 
-def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
-    """Route a batch in one transaction; returns the letters to send, as one batch."""
+def plan(app: App, ids: list[int]) -> Plan[InboundMessage]:
+    """Route a batch in one transaction; the letters it causes go on to be sent, as one batch."""
     letters: list[Letter] = []
     hazard_letters: list[tuple[int, Letter]] = []  # the teams told of hazards (SPEC 11)
 
@@ -90,23 +90,28 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
 
         return one
 
-    done = set(
-        run_batch(
-            app,
-            "route",
-            # In arrival order, so cases are numbered in the order residents wrote.
-            lambda session: inbound_at(session, ids, "triaged"),
-            work,
-            lambda row: row.id,
-            note_inbound_error("route"),
-        )
+    def finish(routed: list[int]) -> Next:
+        done = set(routed)
+        to_send = [
+            letter.id
+            for letter in letters
+            if letter.status == "pending" and letter.cause_inbound_id in done
+        ] + [letter.id for row_id, letter in hazard_letters if row_id in done]
+        return [("send", to_send)]
+
+    return Plan(
+        "route",
+        # In arrival order, so cases are numbered in the order residents wrote.
+        lambda session: inbound_at(session, ids, "triaged"),
+        work,
+        lambda row: row.id,
+        finish,
+        note_inbound_error("route"),
     )
-    to_send = [
-        letter.id
-        for letter in letters
-        if letter.status == "pending" and letter.cause_inbound_id in done
-    ] + [letter.id for row_id, letter in hazard_letters if row_id in done]
-    return [("send", to_send)]
+
+
+def run(app: App, ids: list[int]) -> Next:
+    return run_plan(app, plan(app, ids))
 
 
 class _Batch:

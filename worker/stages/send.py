@@ -229,9 +229,9 @@ def _record_sent(session: Session, sent: dict[int, str], now: datetime) -> None:
     """Letters the server accepted: marked sent in one statement, each with its audit entry.
     Only the columns the record needs are read, not each letter's text and HTML again."""
     rows = session.execute(
-        select(Letter.id, Letter.kind, Letter.recipient, Letter.case_id, Letter.message_id).where(
-            Letter.id.in_(list(sent))
-        )
+        select(Letter.id, Letter.kind, Letter.recipient, Letter.case_id, Letter.message_id)
+        .where(Letter.id.in_(list(sent)))
+        .order_by(Letter.id)  # the audit trail in the letters' order, whatever the heap's
     ).all()
     if not rows:
         return

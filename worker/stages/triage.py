@@ -14,7 +14,7 @@ from classifiers.triage import TriageInput, TriageResult
 from worker.adapters.db_models import Case, InboundMessage, Resident
 from worker.bootstrap import App
 from worker.records import audit
-from worker.stages.batch import note_inbound_error, run_batch
+from worker.stages.batch import Next, Plan, note_inbound_error, run_plan
 from worker.stages.parse import inbound_at, parsed_view
 
 
@@ -54,7 +54,7 @@ def _triage_input(app: App, row: InboundMessage) -> TriageInput:
     )
 
 
-def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
+def plan(app: App, ids: list[int]) -> Plan[InboundMessage]:
     now = app.clock.now()
 
     def work(session: Session, rows: Sequence[InboundMessage]) -> Callable[[InboundMessage], bool]:
@@ -72,15 +72,18 @@ def run(app: App, ids: list[int]) -> list[tuple[str, list[int]]]:
 
         return one
 
-    done = run_batch(
-        app,
+    return Plan(
         "triage",
         lambda session: inbound_at(session, ids, "parsed"),
         work,
         lambda row: row.id,
+        lambda done: [("route", done)],
         note_inbound_error("triage"),
     )
-    return [("route", done)]
+
+
+def run(app: App, ids: list[int]) -> Next:
+    return run_plan(app, plan(app, ids))
 
 
 def _triage_batch(
