@@ -11,7 +11,9 @@ Messages are the bundled sample mailbox, each copy given a fresh Message-ID and 
 one is new work (a case, service request, receipt or record). They are stored and run in batches
 of 100, as the worker does; the per-stage figures share each batch's time out per message. Jobs
 run in-process, letters are written as .eml files: the embedded default. Prints messages per
-second end to end, the time spent in each stage, and the process's peak memory.
+second end to end, the time spent in each stage, and the process's peak memory. A fresh batch is
+parsed, triaged and routed in one transaction: that time is printed as "parse+triage+route"; the
+separate stages then show only what ran on its own (retries).
 """
 
 from __future__ import annotations
@@ -110,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
 
         for name in original:
             pipeline.STAGES[name] = timed(name)
+        # A fresh batch is parsed, triaged and routed in one transaction (the stages above then
+        # run only for retries): timed as one.
+        original_together = pipeline._together
+        original["together"] = original_together
+        pipeline._together = timed("together")
         # Database work a message costs: statements sent and transactions committed.
         statements = [0]
         commits = [0]
@@ -135,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         app.jobs.run_until_idle()  # type: ignore[attr-defined]
         elapsed = time.perf_counter() - started
         letters = len(list(Path(f"{tmp}/outbox").glob("*.eml")))
+        pipeline._together = original_together
+        del original["together"]
         pipeline.STAGES.update(original)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     backend = env["COMPLAINTS_DATABASE_URL"].split(":")[0]
@@ -144,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'letters written':<34}{letters:>10}")
     print(f"{'model load (once per process)':<34}{load_seconds * 1000:>9.0f} ms")
     print(f"{'end-to-end throughput':<34}{total / elapsed:>9.1f} msgs/s")
-    for name in ("receive", "parse", "triage", "route", "send"):
+    for name in ("receive", "together", "parse", "triage", "route", "send"):
         if counts[name]:
             mean_ms = spent[name] / counts[name] * 1000
-            print(f"{'  ' + name + ' (mean per item)':<34}{mean_ms:>9.2f} ms")
+            label = "parse+triage+route" if name == "together" else name
+            print(f"{'  ' + label + ' (mean per item)':<34}{mean_ms:>9.2f} ms")
     print(f"{'SQL statements a message':<34}{statements[0] / total:>10.1f}")
     print(f"{'transactions a message':<34}{commits[0] / total:>10.1f}")
     print(f"{'peak RSS':<34}{peak_mib:>9.1f} MiB")

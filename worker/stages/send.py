@@ -24,16 +24,16 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from worker.adapters.db_models import Letter, Quarantine
+from worker.adapters.db_models import Base, Letter, Quarantine
 from worker.bootstrap import App
 from worker.domain.errors import DeliveryUncertain, PermanentError, TransientError
 from worker.domain.mail_safety import outgoing_auto_headers
 from worker.domain.parsing import safe_header_value
 from worker.ports import MailSender, SendResult
-from worker.records import audit
+from worker.records import AuditEntry, audit, audit_now
 from worker.stages.receive_mail import reply_from_addresses
 
 MAX_BACKOFF_SECONDS = 300
@@ -183,6 +183,8 @@ def _send_claimed(app: App, ids: list[int]) -> None:
                 update(Letter)
                 .where(Letter.id.in_([built[i] for i in indices]))
                 .values(status="transmitting")
+                # This session holds no letters to bring up to date.
+                .execution_options(synchronize_session=False)
             )
 
     recorded: set[int] = set()
@@ -226,7 +228,8 @@ def _send_batch(
 
 
 def _record_sent(session: Session, sent: dict[int, str], now: datetime) -> None:
-    """Letters the server accepted: marked sent in one statement, each with its audit entry.
+    """Letters the server accepted: marked sent in one statement, with their audit entries in
+    another (both straight to the database: the rows exist, the session holds none of them).
     Only the columns the record needs are read, not each letter's text and HTML again."""
     rows = session.execute(
         select(Letter.id, Letter.kind, Letter.recipient, Letter.case_id, Letter.message_id)
@@ -235,28 +238,22 @@ def _record_sent(session: Session, sent: dict[int, str], now: datetime) -> None:
     ).all()
     if not rows:
         return
+    letters = Base.metadata.tables[Letter.__tablename__]
     session.execute(
-        update(Letter),
+        update(letters)
+        .where(letters.c.id == bindparam("letter_id"))
+        .values(status="sent", sent_at=now, message_id=bindparam("sent_id"), last_error=""),
+        [{"letter_id": row.id, "sent_id": sent[row.id] or row.message_id} for row in rows],
+    )
+    audit_now(
+        session,
+        "sender",
+        "letter.sent",
         [
-            {
-                "id": row.id,
-                "status": "sent",
-                "sent_at": now,
-                "message_id": sent[row.id] or row.message_id,
-                "last_error": "",
-            }
+            AuditEntry(f"{row.kind} sent to {row.recipient}", case_id=row.case_id, letter_id=row.id)
             for row in rows
         ],
     )
-    for row in rows:
-        audit(
-            session,
-            "sender",
-            "letter.sent",
-            f"{row.kind} sent to {row.recipient}",
-            letter_id=row.id,
-            case_id=row.case_id,
-        )
 
 
 def _record_outcomes(app: App, outcomes: dict[int, tuple[str, Exception | None]]) -> None:
