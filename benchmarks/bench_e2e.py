@@ -52,7 +52,8 @@ PostgreSQL, Redis and Dovecot, and the worker's git revision):
 
 Worker configurations: ``--worker-args "--threads 8"`` is passed to every ``complaints worker``,
 ``--workers M`` starts M worker processes, ``--poll-interval S`` sets COMPLAINTS_POLL_INTERVAL
-(default: the worker's own), ``--env NAME=VALUE`` sets anything else. ``--quick`` (400 messages,
+(default: the worker's own), ``--smtp-pool N`` the SMTP connections each worker process keeps
+(``?pool=N`` on the SMTP URL), ``--env NAME=VALUE`` sets anything else. ``--quick`` (400 messages,
 steady phases of 10 s) is what CI runs: it fails only on a real error (letters missing after
 ``--no-progress-timeout`` seconds, default 120, without a new letter; a worker that exits; a
 service that is down), never on a timing. Exit status: 0 done, 1 such an error (what is missing
@@ -307,7 +308,8 @@ class Bench:
                 "COMPLAINTS_REDIS_URL": self.args.redis_url,
                 "COMPLAINTS_IMAP_URL": mailbox.url,
                 "COMPLAINTS_IMAP_PROCESSED_FOLDER": PROCESSED,
-                "COMPLAINTS_SMTP_URL": self.recorder.url,
+                "COMPLAINTS_SMTP_URL": self.recorder.url
+                + (f"?pool={self.args.smtp_pool}" if self.args.smtp_pool else ""),
                 # Every message is from a new sender, but keep any per-sender cap out of the way.
                 "COMPLAINTS_SENDER_DAILY_CAP": "1000000000",
                 "COMPLAINTS_OUTBOX_DIR": str(scratch / "outbox"),
@@ -779,6 +781,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--poll-interval", type=float, help="sets COMPLAINTS_POLL_INTERVAL")
     parser.add_argument(
+        "--smtp-pool",
+        type=int,
+        metavar="N",
+        help="SMTP connections a worker process keeps (?pool=N on the SMTP URL; default the "
+        "worker's own)",
+    )
+    parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="more worker settings"
     )
     parser.add_argument(
@@ -808,6 +817,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.messages = 400 if args.quick else 10_000
     if args.steady_seconds is None:
         args.steady_seconds = 10.0 if args.quick else 30.0
+    if args.smtp_pool is not None and not 1 <= args.smtp_pool <= 500:
+        parser.error("--smtp-pool must be from 1 to 500")
     try:
         args.rates = [float(x) for x in args.rates.split(",") if x.strip()]
     except ValueError:

@@ -38,7 +38,7 @@ from sqlalchemy import select, update
 from worker.adapters.db_models import InboundMessage
 from worker.jobs import as_ids
 from worker.stages import parse, route, send, triage
-from worker.stages.batch import Next
+from worker.stages.batch import Next, write_alike
 
 if TYPE_CHECKING:
     from worker.bootstrap import App
@@ -162,7 +162,7 @@ def _together(app: App, ids: list[int]) -> Next | None:
     parsing = parse.plan(app, ids)
     try:
         with app.db.session() as session:
-            rows = parsing.load(session)
+            rows = loaded = parsing.load(session)
             with session.no_autoflush:
                 rows = _went_on(rows, parsing.work(session, rows), "parsed")
                 for row in rows:
@@ -171,10 +171,12 @@ def _together(app: App, ids: list[int]) -> Next | None:
                     session.expire(row, ["raw"])
                 triaging = triage.plan(app, [row.id for row in rows])
                 rows = _went_on(rows, triaging.work(session, rows), "triaged")
+            write_alike(loaded)
             session.flush()
             routing = route.plan(app, [row.id for row in rows])
             one = routing.work(session, rows)
             routed = [routing.item_id(row) for row in rows if one(row)]
+            write_alike(loaded)
     except Exception as exc:  # noqa: BLE001 - rolled back; the stages one at a time isolate it
         log.info(
             "parse, triage and route of %d items together failed (%s: %s); one stage at a time",
