@@ -118,3 +118,91 @@ def test_each_letter_has_a_boundary_of_its_own() -> None:
         for _ in range(20)
     }
     assert len(boundaries) == 20
+
+
+def _texts(seed: int, count: int) -> list[str]:
+    """Letter bodies with what quoted-printable must get right: long lines, spaces and tabs at
+    line ends, "=" signs, lone dots, "From " at a line start, accents, emoji, CRLF and CR."""
+    rng = random.Random(seed)
+    pieces = [
+        "word",
+        " ",
+        "  ",
+        "\t",
+        "=",
+        "=3D",
+        ".",
+        "From ",
+        "é",
+        "’",
+        "£25",
+        "😀",
+        "ü" * 40,
+        "x" * 90,
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\r",
+        " \n",
+        "\t\n",
+        "--",
+        "_",
+        "?",
+    ]
+    fixed = ["", "\n", " ", "no line end", "ends in a space ", ".\n.\n", "From here\n"]
+    return fixed + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(1, 120))) for _ in range(count)
+    ]
+
+
+def _decoded_parts(letter: Any) -> list[str]:
+    raw = _wire(letter)
+    assert all(len(line) <= 76 for line in raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed.defects == []
+    parts = list(parsed.iter_parts())
+    assert all(p.defects == [] for p in parts)
+    assert [p["Content-Transfer-Encoding"] for p in parts] == ["quoted-printable"] * 2
+    assert [p.get_content_charset() for p in parts] == ["utf-8", "utf-8"]
+    return [str(p.get_content()).replace("\r\n", "\n") for p in parts]
+
+
+def test_each_part_reads_back_as_the_letter_text_whatever_it_holds() -> None:
+    for text in _texts(seed=5, count=400):
+        expected = text.replace("\r\n", "\n").replace("\r", "\n")
+        assert _decoded_parts(_letter(text=text, html=text)) == [expected, expected], repr(text)
+
+
+def test_the_parts_carry_the_headers_mimetext_gave_them() -> None:
+    from email.charset import QP, Charset
+    from email.mime.text import MIMEText
+
+    utf8_qp = Charset("utf-8")
+    utf8_qp.body_encoding = QP
+    letter = _letter()
+    ours = list(build_message(_app(), letter).walk())[1:]
+    theirs = [MIMEText(letter.text, "plain", utf8_qp), MIMEText(letter.html, "html", utf8_qp)]
+    assert [p.items() for p in ours] == [p.items() for p in theirs]
+    # And the same text, once decoded.
+    assert [p.get_payload(decode=True) for p in ours] == [
+        p.get_payload(decode=True) for p in theirs
+    ]
+
+
+def test_a_line_separator_inside_a_line_is_kept_not_turned_into_a_line_break() -> None:
+    text = "Flat 3\u2028Tower Road, page\x0cbreak\n"
+    assert _decoded_parts(_letter(text=text, html=text)) == [text, text]
+
+
+def test_an_over_long_encoded_line_is_broken_without_splitting_an_escape() -> None:
+    import binascii
+
+    from worker.stages.send import _within_qp_limit
+
+    rng = random.Random(9)
+    for _ in range(2000):
+        line = "".join(rng.choice(["a", "=3D", "=C3=A9", "b", "=20"]) for _ in range(60))
+        wrapped = _within_qp_limit(line + "\nshort\n")
+        assert all(len(part) <= 76 for part in wrapped.split("\n"))
+        assert binascii.a2b_qp(wrapped) == binascii.a2b_qp(line + "\nshort\n")
+    assert _within_qp_limit("x" * 76 + "\n") == "x" * 76 + "\n"  # at the limit: untouched
