@@ -992,6 +992,8 @@ class _Body:
         self.defects = defects
         self.level = level
         self.plain: list[str] = []
+        # The HTML parts as they came: turned into text only when the message has no plain
+        # text part (most HTML comes beside a plain part, whose text is the one kept).
         self.html_parts: list[str] = []
         self.extra: list[str] = []
         self.html = ""
@@ -1050,7 +1052,7 @@ class _Body:
         if ctype == "text/html":
             if not self.html:
                 self.html = text
-            self.html_parts.append(html_to_text(text))
+            self.html_parts.append(text)
         else:
             self.plain.append(text)
 
@@ -1068,7 +1070,7 @@ class _Body:
             if ctype == "text/html":
                 if not self.html:
                     self.html = text
-                self.html_parts.append(html_to_text(text))
+                self.html_parts.append(text)
             else:
                 self.plain.append(text)
 
@@ -1107,7 +1109,8 @@ class _Body:
     def text(self) -> str:
         plain = "\n\n".join(p.strip("\n") for p in self.plain if p.strip())
         if not plain:
-            plain = "\n\n".join(p for p in self.html_parts if p.strip())
+            as_text = (html_to_text(html) for html in self.html_parts)
+            plain = "\n\n".join(p for p in as_text if p.strip())
         pieces = [plain] if plain else []
         pieces.extend(self.extra)
         text = "\n\n".join(pieces)
