@@ -82,12 +82,31 @@ def test_a_character_that_ignorecase_folds_onto_a_letter_still_matches(
     assert plain.search(text) is not None or pattern == "inspection"
 
 
-def test_a_pattern_with_its_own_capitals_or_cased_letters_is_left_to_re_alone() -> None:
-    assert caseless.compile(r"\b[A-Z][a-z]+\b", re.IGNORECASE)._quick is None
+def test_a_pattern_with_capitals_gets_a_lower_cased_copy_only_where_nothing_else_changes() -> None:
+    # An A-Z range or a capital letter lower-cases to what IGNORECASE means by it.
+    quick = caseless.compile(r"\b[A-Z][a-z]+\b", re.IGNORECASE)._quick
+    assert quick is not None and quick.pattern == r"\b[a-z][a-z]+\b"
+    assert caseless.compile(r"Original Message", re.IGNORECASE)._quick is not None
+    # A group's name would change; an escaped capital stays a capital; a non-ASCII letter and an
+    # alternation the parser factors differently once lower-cased are left to re.
     assert caseless.compile(r"(?P<Name>x)", re.IGNORECASE)._quick is None
+    assert caseless.compile(r"\x41\u00c9", re.IGNORECASE)._quick is None
     assert caseless.compile(r"straße", re.IGNORECASE)._quick is None
+    assert caseless.compile(r"(?:Nb|nc)", re.IGNORECASE)._quick is None
+    assert caseless.compile(r"[!-~]", re.IGNORECASE)._quick is None  # a range holding A-Z
     assert caseless.compile(r"\S+\s+don[’']t", re.IGNORECASE)._quick is not None
     assert caseless.compile(r"no case flag")._quick is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [(r"\x41", "a A"), (r"caf\u00c9", "CAFÉ café"), (r"[\x41-\x5a]+", "abc XYZ")],
+)
+def test_an_escaped_capital_matches_both_cases_as_ignorecase_does(pattern: str, text: str) -> None:
+    plain = re.compile(pattern, re.IGNORECASE)
+    quick = caseless.compile(pattern, re.IGNORECASE)
+    assert [m.span() for m in quick.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert quick.search(text) is not None
 
 
 def test_the_match_keeps_the_residents_own_capitals() -> None:
@@ -153,9 +172,9 @@ def test_the_needles_are_what_every_match_must_hold(pattern: str, needles: set[s
 @pytest.mark.parametrize(
     ("pattern", "needles"),
     [
-        # [A-Z] leaves no lower-case copy; the literals still count, lower-cased.
-        (r"\bclaim\s+(?:no|Number)\s*[A-Z0-9]{2,}\d", {"claim"}),
-        (r"(?:Job|TICKET)\s+[A-Z]{0,4}\d{5,}", {"job", "ticket"}),
+        # An escaped capital leaves no lower-case copy: the literals still count, lower-cased.
+        (r"\bclaim\s+(?:no|Number)\s*[\x41-\x5a0-9]{2,}\d", {"claim"}),
+        (r"(?:Job|TICKET)\s+[\x41-\x5a]{0,4}\d{5,}", {"job", "ticket"}),
         (r"\bStraße\s+[A-Z]+", None),  # a non-ASCII literal may match other letters
     ],
 )
@@ -180,12 +199,15 @@ def test_a_pattern_without_a_lower_case_copy_still_has_lower_cased_needles(
         (r"\bclaim\s+[A-Z]+", "a ſtrange CLAİM text: claim FORM"),  # folding characters
     ],
 )
-def test_a_pattern_without_a_lower_case_copy_finds_what_the_regex_finds(
-    pattern: str, text: str
+@pytest.mark.parametrize("escaped", [False, True])
+def test_a_pattern_with_capitals_finds_what_the_regex_finds_with_or_without_a_quick_copy(
+    pattern: str, text: str, escaped: bool
 ) -> None:
+    if escaped:  # the same pattern with its capitals escaped: no lower-case copy
+        pattern = pattern.replace("A-Z", r"\x41-\x5a")
     plain = re.compile(pattern, re.IGNORECASE)
     quick = caseless.compile(pattern, re.IGNORECASE)
-    assert quick._quick is None and quick._needles
+    assert (quick._quick is None) == escaped and quick._needles
     for pos in range(len(text) + 1):
         assert same(quick.search(text, pos), plain.search(text, pos)), pos
         assert quick.findall(text, pos) == plain.findall(text, pos)
@@ -271,3 +293,171 @@ def test_trying_the_pattern_where_its_prefixes_occur_finds_what_a_scan_finds(
             )
         assert [m.span() for m in quick.finditer(text)] == [m.span() for m in plain.finditer(text)]
         assert quick.findall(text) == plain.findall(text)
+
+
+def agrees_everywhere(quick: caseless.Caseless, plain: re.Pattern[str], text: str) -> None:
+    """Every way of asking gives what the regex gives, from every position and to every end."""
+    for pos in range(len(text) + 1):
+        assert same(quick.search(text, pos), plain.search(text, pos)), (text, pos)
+        assert same(quick.search(text, 0, pos), plain.search(text, 0, pos)), (text, 0, pos)
+        assert same(quick.search(text, pos, pos + 9), plain.search(text, pos, pos + 9))
+        assert quick.findall(text, pos) == plain.findall(text, pos), (text, pos)
+    assert [m.span() for m in quick.finditer(text)] == [m.span() for m in plain.finditer(text)]
+    assert quick.sub("#", text) == plain.sub("#", text)
+    assert quick.split(text) == plain.split(text)
+
+
+def test_a_word_pattern_found_after_its_scanner_skips_a_false_start() -> None:
+    # "showdid" holds "how" but not at a word's start; "told" is no "tell".
+    quick = caseless.compile(r"\b(?:how\s+did|tell\s+us|stage\s*(?:2|two))\b", re.IGNORECASE)
+    assert quick._scan is not None
+    text = "Showdid we? Told us. Backstage 2. Well, HOW  did it go, tell us"
+    found = quick.search(text)
+    assert found is not None and found.group(0) == "HOW  did"
+    agrees_everywhere(quick, re.compile(quick.pattern, re.IGNORECASE), text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "offset"),
+    [
+        # Few first letters: the class of them, then the pattern checked where one is found.
+        (r"\b(?:yes|young)\s+\w+", re.I, 0),
+        (r"(?:(?:very|quite)\s+)?(?:dis)?satisfied|not\s+happy", re.I, 0),  # a group first
+        (r"\b(\d{1,2})[/.-](\d{1,2})\b", 0, 0),
+        (r"\b((?:Mr|Dr)\.?\s+[A-Z][a-z]+)", 0, 0),
+        (r"(?<!not\s)\b(?:you|your)\s+fault", re.I, 0),  # a lookbehind first
+        # Many common first letters, every match a word: the character before the word.
+        (r"\b(?:on|since|from|this|by|until|till)\s+(monday|friday)\b", re.I, 1),
+        (r"\b(?:abc|def|ghi|mno|\d+x)\b|\bjkl", re.I, 1),
+        # Every match a line: the newline before it.
+        (r"^\s*(?:kind regards|thanks)\b", re.I | re.M, 1),
+        (r"^(?:-{2,}\s*Original|From:\s.+$)", re.I | re.M, 1),
+    ],
+)
+def test_the_scanner_matches_where_the_pattern_matches_from_any_position(
+    pattern: str, flags: int, offset: int
+) -> None:
+    quick = caseless.compile(pattern, flags)
+    assert quick._scan is not None and quick._scan_offset == offset
+    plain = re.compile(pattern, flags)
+    rng = random.Random(5)
+    pieces = [
+        "yes", "Young one", "YES sir", "eyes no", "very satisfied", "dissatisfied", "not happy",
+        "12/3", "x12/3", "1/2/3", "Mr Smith", "MR Smith", "Dr. Who", "your fault", "not you fault",
+        "on Monday", "Upon monday", "this friday", "abc", "xabc", "def_", "12x", "jkl", "mno", "é",
+        "Kind regards", "thanks", "--- Original", "From: me", "\n", "\n\n", "_", "'", "İ", "ſ",
+    ]  # fmt: skip
+    texts = ["", "x", "yes", "abc", "Thanks", "\nthanks"]
+    texts += [
+        "".join(rng.choice(pieces) + rng.choice(" \n.,'_-é") for _ in range(9)) for _ in range(60)
+    ]
+    for text in texts:
+        agrees_everywhere(quick, plain, text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags"),
+    [
+        (r"foo\b", re.I),  # a literal first: re skips ahead itself
+        (r"(?:fine|ok|good)\s+since", re.I),
+        (r"[ab]x", re.I),
+        (r"^\s*dear\b", re.I),  # tried at the start only
+        (r"\Ahello", re.I),
+        (r"\b\w+ly\b", re.I),  # a word character: any letter may begin it
+        (r"\b(?:a|b)?", re.I),  # may match the empty string
+        (r"\b(?:[A-Z]+)", re.I | re.X),
+    ],
+)
+def test_a_pattern_re_skips_ahead_in_itself_or_one_beyond_reading_gets_no_scanner(
+    pattern: str, flags: int
+) -> None:
+    assert caseless.compile(pattern, flags)._scan is None
+
+
+def test_a_long_text_is_ruled_out_when_no_alternative_has_all_it_requires() -> None:
+    pattern = (
+        r"\b(?:stage\s*(?:2|two)|(?:not|un)\s*happy\s+with\s+(?:the|your)\s+response"
+        r"|review\s+(?:my|the)\s+complaint)\b"
+    )
+    quick = caseless.compile(pattern, re.IGNORECASE)
+    assert quick._ways is not None
+    # "happy" and "complaint" are there, but not "response" nor "review": nothing can match.
+    text = "I am happy to wait but this complaint is old. " * 10
+    assert len(text) >= caseless._SHORTEST_TEXT_FOR_WAYS
+    assert quick._start(text, 0, len(text)) == -1
+    plain = re.compile(pattern, re.IGNORECASE)
+    for more in ["", " Not happy with the RESPONSE.", " Stage 2 please", " review my complaint"]:
+        longer = text + more
+        assert same(quick.search(longer), plain.search(longer))
+        assert same(
+            quick.search(longer, 5, len(longer) - 3), plain.search(longer, 5, len(longer) - 3)
+        )
+    assert quick.search(text + " Not happy with the RESPONSE.") is not None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ways"),
+    [
+        # An alternation of phrases: what each one needs.
+        (
+            r"\b(?:weekly\s+(?:summary|digest)|automated\s+(?:message|alert))\b",
+            [[{"weekly"}, {"summary", "digest"}], [{"automated"}, {"message", "alert"}]],
+        ),
+        (r"\b(?:fire\s+door|smoke\s+alarm)\b", [[{"fire"}, {"door"}], [{"smoke"}, {"alarm"}]]),
+        # One phrase, two things it needs (the parser keeps the s of spring|summer apart); two
+        # digits are telling, two letters are not.
+        (r"\b(spring|summer)\s+(?:of\s+)?((?:19|20)\d\d)\b", [[{"pring", "ummer"}, {"19", "20"}]]),
+        (r"\b(?:in|on|at)\s+(?:19|20)\d\d", [[{"19", "20"}]]),
+        # Nothing beyond what the needles say; a phrase that needs nothing rules nothing out.
+        (r"\b(?:fire|smoke|alarm)s?\b", None),
+        (r"\b(?:fire\s+door|)\b", None),
+        (r"\b(?:fire\s+door|\w+\s+at)\b", None),
+    ],
+)
+def test_the_requirements_are_what_each_alternative_must_hold(
+    pattern: str, ways: list[list[set[str]]] | None
+) -> None:
+    got = caseless.compile(pattern, re.IGNORECASE)._ways
+    if ways is None:
+        assert got is None
+    else:
+        assert got is not None
+        # Within an alternative the likeliest to be missing (the longest) is checked first.
+        assert [sorted(map(set, way), key=sorted) for way in got] == [
+            sorted(way, key=sorted) for way in ways
+        ]
+        assert all(
+            [min(map(len, r)) for r in way] == sorted((min(map(len, r)) for r in way), reverse=True)
+            for way in got
+        )
+
+
+def test_finditer_finds_each_match_the_quick_way_and_hands_over_after_many() -> None:
+    pattern = r"\b(?:(over|about)\s+)?(\d+|a few|several)\s+(years?|weeks?)\s+ago\b"
+    quick = caseless.compile(pattern, re.IGNORECASE)
+    plain = re.compile(pattern, re.IGNORECASE)
+    assert quick._stepwise
+    few = "It broke 3 weeks ago, then ABOUT two years ago, and again a few Weeks Ago."
+    many = " ".join(f"{n} weeks ago" for n in range(3 * caseless._MOST_STEPS))
+    for text in (few, many, few + many + few, "no dates here"):
+        assert [(m.span(), m.groups()) for m in quick.finditer(text)] == [
+            (m.span(), m.groups()) for m in plain.finditer(text)
+        ]
+        assert quick.findall(text) == plain.findall(text)
+        assert quick.findall(text, 7, len(text) - 4) == plain.findall(text, 7, len(text) - 4)
+    # One group and none: findall gives strings, as re does.
+    for one in (r"\b(\d+)\s+weeks\b", r"\b\d+\s+weeks\b", r"\b(x)?\d+\s+weeks\b"):
+        assert caseless.compile(one, re.I).findall(many) == re.compile(one, re.I).findall(many)
+
+
+@pytest.mark.parametrize("pattern", [r"\b(?:ab)*", r"x*", r"(?:foo|)\b"])
+def test_a_pattern_that_can_match_nothing_is_left_to_re_for_the_matches_after_the_first(
+    pattern: str,
+) -> None:
+    quick = caseless.compile(pattern, re.IGNORECASE)
+    assert not quick._stepwise
+    text = "abab foo ab x xx"
+    assert [m.span() for m in quick.finditer(text)] == [
+        m.span() for m in re.compile(pattern, re.I).finditer(text)
+    ]
+    assert quick.findall(text) == re.compile(pattern, re.I).findall(text)
