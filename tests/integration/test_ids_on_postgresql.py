@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from worker.adapters.db import Database
 from worker.adapters.db_models import Resident
@@ -46,10 +46,22 @@ def test_case_numbers_are_taken_one_at_a_time_and_other_ids_in_blocks(db: Databa
 
 def test_a_lost_connection_while_taking_ids_is_an_outage(db: Database) -> None:
     # Reported as SQLAlchemy reports any lost connection, which the worker treats as an outage.
-    with pytest.raises(OperationalError), db.session() as session:
+    with pytest.raises(OperationalError) as lost, db.session() as session:
         pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
         with db.engine.connect() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
         db.next_ids(session, "cases", 1)
+    assert lost.value.connection_invalidated
     with db.session() as session:  # the pool hands out a working connection afterwards
         assert len(db.next_ids(session, "cases", 2)) == 2
+
+
+def test_a_database_error_while_taking_ids_is_sqlalchemys_and_leaves_the_connection_alone(
+    db: Database,
+) -> None:
+    with pytest.raises(DBAPIError) as failed, db.session() as session:
+        db.next_ids(session, "no_such_table", 1)
+    assert not isinstance(failed.value, OperationalError)
+    assert not failed.value.connection_invalidated
+    with db.session() as session:
+        assert len(db.next_ids(session, "letters", 3)) == 3
