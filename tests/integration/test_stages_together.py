@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import DateTime, select
 
 from benchmarks._e2e_support import MessageFactory
+from tests.support.services import fresh_pg_database
 from worker import pipeline
 from worker.adapters.clock import FixedClock
 from worker.adapters.db_models import AuditEvent, Base, InboundMessage
@@ -130,21 +131,9 @@ def sqlite_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def pg_urls(pg_url: str) -> Iterator[tuple[str, str]]:
-    # A second fresh database beside the fixture's own.
-    from tests.support.services import _pg_admin
-
-    name = pg_url.rsplit("/", 1)[1] + "_b"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield pg_url, pg_url.rsplit("/", 1)[0] + "/" + name
-    with _pg_admin() as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+def pg_urls() -> Iterator[tuple[str, str]]:
+    with fresh_pg_database() as first, fresh_pg_database() as second:
+        yield first, second
 
 
 def _same_as_one_stage_at_a_time(

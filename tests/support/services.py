@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -94,20 +95,30 @@ def _pg_admin() -> Any:
         )
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty database: postgresql+psycopg://postgres@127.0.0.1:5432/<random name>."""
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A fresh, empty database for the block, dropped afterwards:
+    postgresql+psycopg://postgres@127.0.0.1:5432/<random name>."""
     name = f"complaints_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    with _pg_admin() as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    try:
+        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with _pg_admin() as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty database (``fresh_pg_database``)."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 # --- Redis ---------------------------------------------------------------------------------------
