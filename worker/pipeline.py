@@ -20,11 +20,11 @@ is what keeps acknowledgement latency low). If a later stage fails as a whole (t
 away) its ids are put on its queue, to be retried there.
 
 A batch never tried before is parsed, triaged and routed in one transaction (``_together``): each
-message's row is then loaded once, written once or twice rather than three times, and its
-attempt counted once, not three times (a third of the database work of a message, and of the
-worker's time spent on the database). Should anything in it fail, it is rolled back whole and the
-batch runs one stage at a time, each with its own per-message isolation, as above; a worker
-killed inside it leaves its messages stored, to come back as the parse stage's (counted) retry.
+message's row is then loaded once, written twice rather than three times (in one statement for
+the batch each time, see ``write_alike``), and its attempt counted once, not three times.
+Should anything in it fail, it is rolled back whole and the batch runs one stage at a time, each
+with its own per-message isolation, as above; a worker killed inside it leaves its messages
+stored, to come back as the parse stage's (counted) retry.
 """
 
 from __future__ import annotations
@@ -171,12 +171,12 @@ def _together(app: App, ids: list[int]) -> Next | None:
                     session.expire(row, ["raw"])
                 triaging = triage.plan(app, [row.id for row in rows])
                 rows = _went_on(rows, triaging.work(session, rows), "triaged")
-            write_alike(loaded)
+            write_alike(loaded)  # one UPDATE for the batch's rows, not one per column set
             session.flush()
             routing = route.plan(app, [row.id for row in rows])
             one = routing.work(session, rows)
             routed = [routing.item_id(row) for row in rows if one(row)]
-            write_alike(loaded)
+            write_alike(loaded)  # and again for what routing changed, written at the commit
     except Exception as exc:  # noqa: BLE001 - rolled back; the stages one at a time isolate it
         log.info(
             "parse, triage and route of %d items together failed (%s: %s); one stage at a time",
