@@ -32,6 +32,7 @@ import json
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,7 @@ class Features:
     terms: list[str]  # in column order
     idf: Floats
     vocabulary: dict[str, int] = field(init=False, repr=False)
-    _words: dict[str, list[int]] = field(init=False, repr=False, default_factory=dict)
+    _words: dict[str, Indices] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.vocabulary = {term: i for i, term in enumerate(self.terms)}
@@ -126,7 +127,7 @@ class Features:
         keys in Python took half the time of the whole model."""
         text = self._preprocess(text)
         if self.analyzer == "char_wb":
-            found = np.array(self._char_wb_columns(text), dtype=np.intp)
+            found = self._char_wb_columns(text)
         else:
             # Every term's column looked up in C; -1 marks the terms not in the vocabulary
             # (most bigrams), dropped.
@@ -147,18 +148,29 @@ class Features:
             terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
-    def _char_wb_columns(self, text: str) -> list[int]:
-        # A word's n-grams never cross its edges, so each distinct word is cut once.
+    def _char_wb_columns(self, text: str) -> Indices:
+        # A word's n-grams never cross its edges, so each distinct word is cut once (and kept
+        # for the next texts), and a word the text repeats is counted by repeating its columns
+        # in numpy rather than in one Python list of every n-gram's column, converted after
+        # (the whole model: 452 -> 420 microseconds a message on the benchmark's texts, with
+        # the same columns and counts).
         cache = self._words
-        columns: list[int] = []
-        for word in _WHITE_SPACES.sub(" ", text).split():
+        times = Counter(_WHITE_SPACES.sub(" ", text).split())
+        parts: list[Indices] = []
+        for word in times:
             found = cache.get(word)
             if found is None:
                 if len(cache) >= WORD_CACHE_SIZE:
                     cache.clear()
-                found = cache[word] = self._word_columns(word)
-            columns.extend(found)
-        return columns
+                found = cache[word] = np.array(self._word_columns(word), dtype=np.intp)
+            parts.append(found)
+        if not parts:
+            return np.zeros(0, dtype=np.intp)
+        each = np.repeat(
+            np.fromiter(times.values(), dtype=np.intp, count=len(times)),
+            [part.size for part in parts],
+        )
+        return np.repeat(np.concatenate(parts), each)
 
     def _word_columns(self, word: str) -> list[int]:
         # scikit-learn's loop for one word: a padded word no longer than n is counted once,
