@@ -96,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         counts: dict[str, int] = defaultdict(int)
         original = dict(pipeline.STAGES)
 
-        def timed(name: str):  # type: ignore[no-untyped-def]
-            fn = original[name]
-
+        def timed(name: str, fn):  # type: ignore[no-untyped-def]
             def wrapper(app_, ids):  # type: ignore[no-untyped-def]
                 t = time.perf_counter()
                 try:
@@ -111,12 +109,11 @@ def main(argv: list[str] | None = None) -> int:
             return wrapper
 
         for name in original:
-            pipeline.STAGES[name] = timed(name)
+            pipeline.STAGES[name] = timed(name, original[name])
         # A fresh batch is parsed, triaged and routed in one transaction (the stages above then
         # run only for retries): timed as one.
         original_together = pipeline._together
-        original["together"] = original_together
-        pipeline._together = timed("together")
+        pipeline._together = timed("together", original_together)
         # Database work a message costs: statements sent and transactions committed.
         statements = [0]
         commits = [0]
@@ -143,7 +140,6 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - started
         letters = len(list(Path(f"{tmp}/outbox").glob("*.eml")))
         pipeline._together = original_together
-        del original["together"]
         pipeline.STAGES.update(original)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     backend = env["COMPLAINTS_DATABASE_URL"].split(":")[0]

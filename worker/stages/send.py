@@ -126,10 +126,11 @@ def _within_qp_limit(encoded: str) -> str:
     """``b2a_qp`` lets a line reach 77 characters when it ends in an encoded space or tab
     ("...=20"): such a line is broken once more, with a soft line break that never splits an
     "=XX" escape."""
-    if not any(len(line) > _QP_LINE for line in encoded.split("\n")):
+    lines = encoded.split("\n")
+    if all(len(line) <= _QP_LINE for line in lines):
         return encoded
     out: list[str] = []
-    for line in encoded.split("\n"):
+    for line in lines:
         while len(line) > _QP_LINE:
             cut = _QP_LINE - 1  # room for the "=" of the soft line break
             if line[cut - 1] == "=":
