@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.header import Header
 from email.message import Message
@@ -195,6 +196,17 @@ def run(app: App, letter_ids: list[int]) -> list[tuple[str, list[int]]]:
     return []
 
 
+@dataclass(frozen=True)
+class _Sendable:
+    """What recording a letter as sent needs of it, kept from when it was read to be built
+    rather than read again for each group the sender hands over."""
+
+    kind: str
+    recipient: str
+    case_id: int | None
+    message_id: str
+
+
 def _send_claimed(app: App, ids: list[int]) -> None:
     messages: list[Message] = []
     built: list[int] = []
@@ -203,6 +215,10 @@ def _send_claimed(app: App, ids: list[int]) -> None:
         by_id = {
             letter.id: letter
             for letter in session.scalars(select(Letter).where(Letter.id.in_(ids)))
+        }
+        sendable = {
+            letter.id: _Sendable(letter.kind, letter.recipient, letter.case_id, letter.message_id)
+            for letter in by_id.values()
         }
         reply_from = reply_from_addresses(session, list(by_id.values()))
         for letter_id in ids:
@@ -229,7 +245,7 @@ def _send_claimed(app: App, ids: list[int]) -> None:
     def after_data(results: Sequence[SendResult]) -> None:
         # Each group is recorded as soon as the server answers: a crash now leaves only the
         # group on the wire "transmitting" (for a person to check), never the whole batch.
-        _record_outcomes(app, {built[r.index]: (r.message_id, r.error) for r in results})
+        _record_outcomes(app, {built[r.index]: (r.message_id, r.error) for r in results}, sendable)
         recorded.update(r.index for r in results)
 
     outcomes: dict[int, tuple[str, Exception | None]] = {
@@ -240,7 +256,7 @@ def _send_claimed(app: App, ids: list[int]) -> None:
             if result.index not in recorded:
                 outcomes[built[result.index]] = (result.message_id, result.error)
     if outcomes:
-        _record_outcomes(app, outcomes)
+        _record_outcomes(app, outcomes, sendable)
 
 
 def _send_batch(
@@ -264,41 +280,45 @@ def _send_batch(
     return out
 
 
-def _record_sent(session: Session, sent: dict[int, str], now: datetime) -> None:
+def _record_sent(
+    session: Session, sent: dict[int, str], now: datetime, sendable: dict[int, _Sendable]
+) -> None:
     """Letters the server accepted: marked sent in one statement, with their audit entries in
     another (both straight to the database: the rows exist, the session holds none of them).
-    Only the columns the record needs are read, not each letter's text and HTML again."""
-    rows = session.execute(
-        select(Letter.id, Letter.kind, Letter.recipient, Letter.case_id, Letter.message_id)
-        .where(Letter.id.in_(list(sent)))
-        .order_by(Letter.id)  # the audit trail in the letters' order, whatever the heap's
-    ).all()
-    if not rows:
-        return
+    What the record says of each letter was kept from when it was built: nothing is read."""
+    ids = sorted(sent)  # the audit trail in the letters' order
     letters = Base.metadata.tables[Letter.__tablename__]
     session.execute(
         update(letters)
         .where(letters.c.id == bindparam("letter_id"))
         .values(status="sent", sent_at=now, message_id=bindparam("sent_id"), last_error=""),
-        [{"letter_id": row.id, "sent_id": sent[row.id] or row.message_id} for row in rows],
+        [{"letter_id": i, "sent_id": sent[i] or sendable[i].message_id} for i in ids],
     )
     audit_now(
         session,
         "sender",
         "letter.sent",
         [
-            AuditEntry(f"{row.kind} sent to {row.recipient}", case_id=row.case_id, letter_id=row.id)
-            for row in rows
+            AuditEntry(
+                f"{sendable[i].kind} sent to {sendable[i].recipient}",
+                case_id=sendable[i].case_id,
+                letter_id=i,
+            )
+            for i in ids
         ],
     )
 
 
-def _record_outcomes(app: App, outcomes: dict[int, tuple[str, Exception | None]]) -> None:
+def _record_outcomes(
+    app: App,
+    outcomes: dict[int, tuple[str, Exception | None]],
+    sendable: dict[int, _Sendable],
+) -> None:
     now = app.clock.now()
     sent = {letter_id: sent_id for letter_id, (sent_id, error) in outcomes.items() if error is None}
     with app.db.session() as session:
         if sent:
-            _record_sent(session, sent, now)
+            _record_sent(session, sent, now, sendable)
         unsent = [letter_id for letter_id in outcomes if letter_id not in sent]
         letters = (
             session.scalars(select(Letter).where(Letter.id.in_(unsent))).all() if unsent else []
