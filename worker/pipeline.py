@@ -37,6 +37,7 @@ from sqlalchemy import select, update
 
 from worker.adapters.db_models import InboundMessage
 from worker.jobs import as_ids
+from worker.records import held_rows
 from worker.stages import parse, route, send, triage
 from worker.stages.batch import Next, write_alike
 
@@ -161,7 +162,9 @@ def _together(app: App, ids: list[int]) -> Next | None:
     must see them as they would after a commit."""
     parsing = parse.plan(app, ids)
     try:
-        with app.db.session() as session:
+        # The batch's audit and correspondence rows are written at the end, one statement a
+        # table (held_rows): nothing here reads them back, and a failure rolls back the lot.
+        with app.db.session() as session, held_rows(session):
             rows = loaded = parsing.load(session)
             with session.no_autoflush:
                 rows = _went_on(rows, parsing.work(session, rows), "parsed")
