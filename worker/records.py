@@ -64,10 +64,10 @@ _HELD = "complaints.held_rows"
 @contextmanager
 def held_rows(session: Session) -> Iterator[None]:
     """``audit`` and ``correspondence`` rows made in the block are kept aside and written at its
-    end, one statement a table, after everything else pending in the session, instead of being
-    added to the session one object each: for a batch, the unit of work's bookkeeping for those
-    objects cost more than writing them (five or six audit entries and two correspondence rows a
-    message, in the route stage).
+    end, many to a statement (``insert_many``), after everything else pending in the session,
+    instead of being added to the session one object each: for a batch, the unit of work's
+    bookkeeping for those objects cost more than writing them (five or six audit entries and two
+    correspondence rows a message, in the route stage).
 
     For a block that is rolled back whole should anything in it fail (nothing is written when
     it raises), and that does not read audit or correspondence rows back, which a query in the
@@ -79,7 +79,7 @@ def held_rows(session: Session) -> Iterator[None]:
         yield
         session.flush()
         for table, rows in held.items():
-            session.execute(insert(Base.metadata.tables[table]), rows)
+            insert_many(session, table, rows)
     finally:
         session.info.pop(_HELD, None)
 
@@ -92,6 +92,17 @@ def _hold(session: Session, table: str, row: dict[str, Any]) -> bool:
     return True
 
 
+def insert_many(session: Session, table_name: str, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) into a table in multi-row statements.
+
+    The ids are asked for only so that SQLAlchemy writes the rows 25 to a statement
+    ("insertmanyvalues"): without RETURNING it hands psycopg an executemany, one INSERT a row,
+    which for 600 audit rows cost 8.4 rather than 6.5 ms of the worker's CPU and 6.0 rather
+    than 3.5 ms of the database server's."""
+    table = Base.metadata.tables[table_name]
+    session.execute(insert(table).returning(table.c.id), rows).close()
+
+
 def audit_now(session: Session, actor: str, action: str, entries: list[AuditEntry]) -> None:
     """``audit`` for many entries of one kind, written at once in one statement rather than
     through the session's unit of work (whose bookkeeping for each object cost more than the
@@ -99,8 +110,9 @@ def audit_now(session: Session, actor: str, action: str, entries: list[AuditEntr
     point at may be waiting in the session to be written."""
     if not entries:
         return
-    session.execute(
-        insert(Base.metadata.tables[AuditEvent.__tablename__]),
+    insert_many(
+        session,
+        AuditEvent.__tablename__,
         [
             {
                 "actor": actor,
