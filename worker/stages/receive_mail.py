@@ -8,6 +8,7 @@ no-op, and the same Message-ID under a new UID is recorded as a duplicate, never
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
@@ -50,11 +51,15 @@ def header_block(raw: bytes, limit: int = _HEADERS_READ) -> bytes:
     most of the cost of reading a Message-ID from a 3 KB message. Line breaks are CRLF, LF or
     a lone CR, as the email package takes them, so an empty line begins wherever a break is
     directly followed by another: LF LF, CR CR, or LF CR."""
-    head = raw[:limit]
-    if head[:1] in (b"\n", b"\r"):
+    if raw[:1] in (b"\n", b"\r"):
         return b""  # an empty first line: no headers at all
-    ends = [at for at in (head.find(b"\n\n"), head.find(b"\r\r"), head.find(b"\n\r")) if at >= 0]
-    return head[: min(ends) + 1] if ends else head
+    # One pass that stops at the first empty line (three finds would each read to the end of a
+    # message that has no LF LF, say, attachments and all).
+    end = _EMPTY_LINE.search(raw, 0, limit)
+    return raw[: end.start() + 1] if end is not None else raw[:limit]
+
+
+_EMPTY_LINE = re.compile(rb"\n\n|\r\r|\n\r")
 
 
 def _message_id(raw: bytes) -> str:
