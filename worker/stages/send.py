@@ -288,12 +288,24 @@ def _record_sent(
     What the record says of each letter was kept from when it was built: nothing is read."""
     ids = sorted(sent)  # the audit trail in the letters' order
     letters = Base.metadata.tables[Letter.__tablename__]
-    session.execute(
-        update(letters)
-        .where(letters.c.id == bindparam("letter_id"))
-        .values(status="sent", sent_at=now, message_id=bindparam("sent_id"), last_error=""),
-        [{"letter_id": i, "sent_id": sent[i] or sendable[i].message_id} for i in ids],
-    )
+    # A letter goes with the Message-ID it was given when it was queued, so its id is already
+    # right and all of them are marked in one UPDATE; one given another id on the way (by a
+    # sender that names letters itself) has it written with its own row.
+    renamed = [i for i in ids if sent[i] and sent[i] != sendable[i].message_id]
+    kept = sorted(set(ids).difference(renamed))
+    if kept:
+        session.execute(
+            update(letters)
+            .where(letters.c.id.in_(kept))
+            .values(status="sent", sent_at=now, last_error="")
+        )
+    if renamed:
+        session.execute(
+            update(letters)
+            .where(letters.c.id == bindparam("letter_id"))
+            .values(status="sent", sent_at=now, message_id=bindparam("sent_id"), last_error=""),
+            [{"letter_id": i, "sent_id": sent[i]} for i in renamed],
+        )
     audit_now(
         session,
         "sender",
