@@ -537,7 +537,7 @@ class Triager:
     ) -> TriageResult:
         text = model_text(item.subject, item.body)
         probs = self.probabilities([text])[0]
-        return self._result(item, probs, own_addresses, closed_issue_texts)
+        return self._result(item, probs, own_addresses, closed_issue_texts, text)
 
     def triage_many(
         self,
@@ -556,8 +556,10 @@ class Triager:
         texts = [model_text(i.subject, i.body) for i in items]
         all_probs = self.probabilities(texts)
         return [
-            self._result(item, probs, own_addresses, texts_for_item)
-            for item, probs, texts_for_item in zip(items, all_probs, closed, strict=True)
+            self._result(item, probs, own_addresses, texts_for_item, text)
+            for item, probs, texts_for_item, text in zip(
+                items, all_probs, closed, texts, strict=True
+            )
         ]
 
     def _result(
@@ -566,7 +568,9 @@ class Triager:
         probs: Mapping[str, float],
         own_addresses: Collection[str],
         closed_issue_texts: Sequence[str],
+        text: str,
     ) -> TriageResult:
+        """``text``: ``model_text`` of the item, as the model read it."""
         extraction = extract(item.subject, item.body, item.received)
         flags = detect_flags(item.subject, item.body, closed_issue_texts)
         headers = dict(item.headers)
@@ -591,7 +595,6 @@ class Triager:
                 item.id, hit.label, hit.reason, RULE_CONFIDENCE, resident_words, tuple(why),
                 extraction, flags,
             )  # fmt: skip
-        text = model_text(item.subject, item.body)
         d = decide(
             probs,
             text,
