@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from worker.adapters.attachment_store import (
@@ -37,6 +38,7 @@ from worker.adapters.db_models import (
 from worker.bootstrap import App
 from worker.jobs import BATCH_SIZE, chunks
 from worker.ports import Mailbox, RawInbound
+from worker.records import insert_many
 from worker.stages.parse import BIG_MESSAGE, close_connection_later
 
 _HEADERS_READ = 65536  # a Message-ID further in than this is not looked for
@@ -80,25 +82,40 @@ def dedupe_key(raw: bytes, message_id: str) -> str:
 def _new_row(
     item: RawInbound, source: str, now: datetime, address: str = "", layout: Layout | None = None
 ) -> InboundMessage:
+    return InboundMessage(**_new_values(item, source, now, address, layout))
+
+
+def _new_values(
+    item: RawInbound, source: str, now: datetime, address: str = "", layout: Layout | None = None
+) -> dict[str, Any]:
+    """The columns of a new inbound row (the others take their defaults)."""
     raw = layout.skeleton if layout is not None else item.raw
     message_id = _message_id(raw)
     if layout is not None and not message_id:
         key = "sha256:" + layout.sha256  # of the whole message, as dedupe_key would hash it
     else:
         key = dedupe_key(raw, message_id)
-    return InboundMessage(
-        source=source,
-        mailbox=item.mailbox,
-        mailbox_address=address,
-        uidvalidity=item.uidvalidity,
-        uid=item.uid,
-        message_id=message_id,
-        dedupe_key=key,
-        raw=raw,
-        size=layout.size if layout is not None else len(item.raw),
-        stored_at=now,
-        touched_at=now,
-    )
+    return {
+        "source": source,
+        "mailbox": item.mailbox,
+        "mailbox_address": address,
+        "uidvalidity": item.uidvalidity,
+        "uid": item.uid,
+        "message_id": message_id,
+        "dedupe_key": key,
+        "raw": raw,
+        "size": layout.size if layout is not None else len(item.raw),
+        "stored_at": now,
+        "touched_at": now,
+    }
+
+
+@dataclass
+class _Stored:
+    """A row ``_store_batch`` wrote: its id (once written) and redelivery key."""
+
+    id: int
+    dedupe_key: str
 
 
 def _stream_threshold(app: App) -> int:
@@ -197,7 +214,8 @@ def _store_batch(
                 )
             ):
                 existing[(mailbox, uidvalidity, uid)] = row_id
-        new: list[tuple[int, RawInbound, InboundMessage]] = []
+        new: list[tuple[int, RawInbound, _Stored]] = []
+        values: list[dict[str, Any]] = []
         layouts: dict[int, Layout] = {}
         threshold = _stream_threshold(app)
         for position, item in enumerate(items):
@@ -206,11 +224,15 @@ def _store_batch(
             layout = plan(item, threshold)
             if layout is not None:
                 layouts[position] = layout
-            row = _new_row(item, source, now, address, layout)
+            values.append(_new_values(item, source, now, address, layout))
             existing[(item.mailbox, item.uidvalidity, item.uid)] = -1  # a repeat in the batch
-            new.append((position, item, row))
-        session.add_all([row for _p, _i, row in new])
-        session.flush()
+            new.append((position, item, _Stored(0, values[-1]["dedupe_key"])))
+        # Written straight to the table rather than as ORM objects (whose bookkeeping cost more
+        # than the insert): nothing later in this transaction reads the rows as objects.
+        for (_p, _i, row), row_id in zip(
+            new, insert_many(session, InboundMessage.__tablename__, values, keys=True), strict=True
+        ):
+            row.id = row_id
         # Big attachment bodies go to their own table a chunk at a time, in this transaction.
         for position, item, row in new:
             if position in layouts:
@@ -225,17 +247,32 @@ def _store_batch(
             )
         }
         fresh_rows: dict[int, bool] = {}
+        duplicates: list[dict[str, Any]] = []
         for _position, _item, row in new:
             first = seen.get(row.dedupe_key)
             if first is not None:
-                row.status = "duplicate"
-                row.outcome = "duplicate"
-                row.duplicate_of = first
+                duplicates.append({"row_id": row.id, "first": first})
                 fresh_rows[row.id] = False
             else:
                 seen[row.dedupe_key] = row.id
-                session.add(MessageKey(dedupe_key=row.dedupe_key, inbound_id=row.id))
                 fresh_rows[row.id] = True
+        insert_many(
+            session,
+            MessageKey.__tablename__,
+            [
+                {"dedupe_key": row.dedupe_key, "inbound_id": row.id}
+                for _p, _i, row in new
+                if fresh_rows[row.id]
+            ],
+        )
+        if duplicates:
+            table = InboundMessage.__table__
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(status="duplicate", outcome="duplicate", duplicate_of=bindparam("first")),
+                duplicates,
+            )
         for item in {i.mailbox: i for i in items}.values():
             newest = max(
                 (i for i in items if i.mailbox == item.mailbox),
