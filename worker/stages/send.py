@@ -128,7 +128,7 @@ def _within_qp_limit(encoded: str) -> str:
     ("...=20"): such a line is broken once more, with a soft line break that never splits an
     "=XX" escape."""
     lines = encoded.split("\n")
-    if all(len(line) <= _QP_LINE for line in lines):
+    if max(map(len, lines)) <= _QP_LINE:
         return encoded
     out: list[str] = []
     for line in lines:
