@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import string
 import time
 from pathlib import Path
 from typing import Any
@@ -339,3 +340,23 @@ def test_random_damage_never_raises_anything_but_unparsable() -> None:
         assert isinstance(parsed.text, str)
         assert "\n" not in parsed.subject
     assert parsed_count > 400  # damage rarely destroys the header section
+
+
+def test_a_base64_parts_size_counts_its_alphabet_whatever_the_noise_around_it() -> None:
+    from email.message import Message
+
+    from worker.domain.parsing import _encoded_size
+
+    rng = random.Random(11)
+    alphabet = string.ascii_letters + string.digits + "+/"
+    noises = ["\r\n", "\n", "=", " ", "\t", "", "*", "é", "\x00", "-_"]
+    for _ in range(400):
+        payload = "".join(
+            rng.choice(alphabet) if rng.random() < 0.9 else rng.choice(noises)
+            for _ in range(rng.randint(0, 600))
+        )
+        part = Message()
+        part["Content-Transfer-Encoding"] = "base64"
+        part.set_payload(payload)
+        expected = sum(ch in alphabet for ch in payload) * 3 // 4
+        assert _encoded_size(part) == expected, repr(payload)

@@ -794,7 +794,11 @@ _STORED_BODY_RE = re.compile(re.escape(STORED_BODY_PREFIX) + r": (\d{1,15}) byte
 # What a base64 body holds besides its alphabet: line breaks, padding, stray characters.
 _BASE64_NOISE = re.compile(r"[^A-Za-z0-9+/]+")
 _BASE64_USUAL_NOISE = "\r\n=\t "
-_BASE64_ODD = re.compile(r"[^A-Za-z0-9+/\r\n=\t ]")
+# str.translate tables that delete the base64 alphabet, and the usual noise.
+_DROP_BASE64_ALPHABET: dict[int, None] = dict.fromkeys(
+    map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+)
+_DROP_USUAL_NOISE: dict[int, None] = dict.fromkeys(map(ord, _BASE64_USUAL_NOISE))
 
 
 def _encoded_size(part: Message) -> int:
@@ -812,12 +816,13 @@ def _encoded_size(part: Message) -> int:
             return int(stored.group(1))
     cte = _cte(part)
     if cte == "base64":
-        # Counted with C-speed string methods: a character loop took 16 ms per 60 KB part. The
-        # noise is measured, not cut out: sub() would copy the whole payload once more.
-        if _BASE64_ODD.search(payload) is None:
-            # The usual noise only (line breaks, padding, stray blanks): counted by str.count,
-            # several times quicker than walking some 800 line breaks of a 60 KB part.
-            noise = sum(payload.count(ch) for ch in _BASE64_USUAL_NOISE)
+        # Counted with C-speed string methods: a character loop took 16 ms per 60 KB part.
+        # Deleting the alphabet leaves the noise, a few hundred characters (a regex search and
+        # a count of each noise character took four times as long).
+        noise_left = payload.translate(_DROP_BASE64_ALPHABET)
+        if not noise_left.translate(_DROP_USUAL_NOISE):
+            # The usual noise only: line breaks, padding, stray blanks.
+            noise = len(noise_left)
         else:
             noise = sum(m.end() - m.start() for m in _BASE64_NOISE.finditer(payload))
         chars = len(payload) - noise
