@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from worker.domain import caseless
 from worker.domain.parsing import safe_header_value, strip_quoted
 
 __all__ = [
@@ -476,7 +477,9 @@ _BULK_SERVICE_HEADERS = (
 # 2.2.3.2.14). "DR", "NDR", "RN", "NRN" only ask for no delivery or read receipts.
 _SUPPRESS_AUTOREPLY = {"all", "oof", "autoreply"}
 
-_DO_NOT_REPLY_RE = re.compile(
+# Scanned for in every message's body: a caseless pattern skips to where a match can begin
+# (a plain IGNORECASE regex that begins with \b is tried at every position of the text).
+_DO_NOT_REPLY_RE = caseless.compile(
     r"\b(?:please\s+)?(?:do\s+not|don'?t|don\u2019t)\s+(?:reply|respond)\s+(?:to\s+)?"
     r"(?:this|the\s+above)\s+(?:e-?mail|message|address|notification)"
     r"|\bthis\s+(?:e-?mail\s+address|mailbox|inbox)\s+(?:is\s+)?(?:not|un)\s*monitored"
