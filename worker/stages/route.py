@@ -128,6 +128,8 @@ class _Batch:
         self.fresh_refs: set[str] = set()
         # Messages never routed before (no hazard record of theirs can exist yet).
         self.first_routed: set[int] = {r.id for r in rows if not r.outcome}
+        # Worked out from the settings (every mailbox's URL parsed): once, not per message.
+        self.own_addresses = app.own_addresses
 
 
 class _Router:
@@ -176,7 +178,7 @@ class _Router:
             row.from_addr,
             content_type=parsed.content_type,
             return_path=parsed.return_path or None,
-            own_addresses=self.app.own_addresses,
+            own_addresses=self.batch.own_addresses,
         ).automatic
         case = None if automatic else self.thread_case()
         service_request = (
