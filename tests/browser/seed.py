@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from tests.support.apps import embedded_app
 from worker.adapters.db_models import InboundMessage, Letter, Resident, ReviewItem
-from worker.bootstrap import App, bootstrap
+from worker.bootstrap import App
 from worker.domain import cases as machine
 from worker.records import new_case, record_transition, save_state
-from worker.settings import load_settings
 from worker.web.auth import StaffDirectory, StaffUser, hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -30,14 +30,7 @@ def directory() -> StaffDirectory:
 
 
 def make_app(tmp: Path, database_url: str | None = None) -> App:
-    settings = load_settings(
-        {
-            "COMPLAINTS_DATABASE_URL": database_url or f"sqlite:///{tmp / 'complaints.db'}",
-            "COMPLAINTS_OUTBOX_DIR": str(tmp / "outbox"),
-        },
-        cwd=tmp,
-    )
-    return bootstrap(settings)
+    return embedded_app(tmp, database_url)
 
 
 @dataclass

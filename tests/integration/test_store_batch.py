@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.support.apps import embedded_app
 from worker.adapters.clock import FixedClock
 from worker.adapters.db_models import InboundMessage, MessageKey, PollState
-from worker.bootstrap import App, bootstrap
+from worker.bootstrap import App
 from worker.ports import RawInbound
-from worker.settings import load_settings
 from worker.stages.receive_mail import store_batch
 
 
@@ -25,11 +25,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> App:
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    settings = load_settings(
-        {"COMPLAINTS_DATABASE_URL": url, "COMPLAINTS_OUTBOX_DIR": str(tmp_path / "out")},
-        cwd=tmp_path,
-    )
-    return bootstrap(settings, clock=FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+    return embedded_app(tmp_path, url, clock=FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
 
 
 def _mail(uid: int, message_id: str | None, body: str = "The damp is back.") -> RawInbound:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.support.apps import embedded_app
 from worker.adapters.clock import FixedClock
 from worker.adapters.db_models import AuditEvent, Letter
-from worker.bootstrap import App, bootstrap
-from worker.settings import load_settings
+from worker.bootstrap import App
 from worker.stages import send
 
 NOW = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
@@ -40,14 +40,7 @@ class _RenamingSender:
 
 @pytest.fixture
 def app(tmp_path: Path) -> App:
-    settings = load_settings(
-        {
-            "COMPLAINTS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
-            "COMPLAINTS_OUTBOX_DIR": str(tmp_path / "outbox"),
-        },
-        cwd=tmp_path,
-    )
-    return bootstrap(settings, clock=FixedClock(NOW), sender=_RenamingSender())
+    return embedded_app(tmp_path, clock=FixedClock(NOW), sender=_RenamingSender())
 
 
 def _queue(app: App, names: list[str]) -> list[int]:
