@@ -4,7 +4,6 @@ must read back exactly as the same entry written with ``audit`` through the sess
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,17 +13,11 @@ from worker.adapters.db_models import AuditEvent
 from worker.records import AuditEntry, audit, audit_now
 
 
-def _db(url: str) -> Database:
-    db = Database(url)
-    db.upgrade()
-    return db
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
-    if request.param == "sqlite":
-        return _db(f"sqlite:///{tmp_path / 'audit.db'}")
-    return _db(request.getfixturevalue("pg_url"))
+@pytest.fixture
+def db(either_database_url: str) -> Database:
+    database = Database(either_database_url)
+    database.upgrade()
+    return database
 
 
 def _entries(db: Database, action: str) -> list[tuple[object, ...]]:

@@ -5,7 +5,6 @@ and vanish with the transaction when it fails."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,14 +17,9 @@ from worker.records import audit, correspondence, held_rows
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
-    url = (
-        f"sqlite:///{tmp_path / 'held.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    database = Database(url)
+@pytest.fixture
+def db(either_database_url: str) -> Database:
+    database = Database(either_database_url)
     database.upgrade()
     return database
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -13,11 +11,8 @@ from worker.records import Ids
 
 
 @pytest.fixture
-def db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    database.upgrade()
-    yield database
-    database.dispose()
+def db(pg_database: Database) -> Database:
+    return pg_database
 
 
 def test_ids_come_fresh_from_the_sequence_without_writing_pending_rows(db: Database) -> None:

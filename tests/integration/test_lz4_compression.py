@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,11 +13,8 @@ from worker.adapters.db_models import InboundMessage
 
 
 @pytest.fixture
-def db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    database.upgrade()
-    yield database
-    database.dispose()
+def db(pg_database: Database) -> Database:
+    return pg_database
 
 
 def _lz4_supported(db: Database) -> bool:

@@ -18,14 +18,10 @@ from worker.ports import RawInbound
 from worker.stages.receive_mail import store_batch
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> App:
-    url = (
-        f"sqlite:///{tmp_path / 'c.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    return embedded_app(tmp_path, url, clock=FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+@pytest.fixture
+def app(either_database_url: str, tmp_path: Path) -> App:
+    clock = FixedClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    return embedded_app(tmp_path, either_database_url, clock=clock)
 
 
 def _mail(uid: int, message_id: str | None, body: str = "The damp is back.") -> RawInbound:

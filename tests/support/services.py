@@ -12,12 +12,15 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support.dovecot import DovecotInstance, ImapServer
 from tests.support.smtp import SmtpServer
+
+if TYPE_CHECKING:
+    from worker.adapters.db import Database
 
 PG_HOST = os.environ.get("COMPLAINTS_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("COMPLAINTS_TEST_PG_PORT", "5432"))
@@ -119,6 +122,25 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty database (``fresh_pg_database``)."""
     with fresh_pg_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh SQLite file, then a fresh PostgreSQL database: the test runs once on each."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'either.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[Database]:
+    """The worker's ``Database`` on a fresh PostgreSQL database, migrated to the latest schema."""
+    from worker.adapters.db import Database
+
+    database = Database(pg_url)
+    database.upgrade()
+    yield database
+    database.dispose()
 
 
 # --- Redis ---------------------------------------------------------------------------------------
