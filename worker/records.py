@@ -107,6 +107,14 @@ def insert_many(
         return []
     table = Base.metadata.tables[table_name]
     (key,) = table.primary_key.columns
+    dialect = session.get_bind().dialect
+    if not dialect.insert_executemany_returning_sort_by_parameter_order:
+        # SQLite before 3.35 has no RETURNING: the rows go one statement each, as the ORM
+        # would write them there, and each one's key is the one it was given.
+        if not keys:
+            session.execute(insert(table), rows)
+            return []
+        return [session.execute(insert(table), row).inserted_primary_key[0] for row in rows]
     result = session.execute(insert(table).returning(key, sort_by_parameter_order=keys), rows)
     if not keys:
         result.close()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from worker.adapters.db import Database
 from worker.adapters.db_models import AuditEvent, Correspondence
-from worker.records import audit, correspondence, held_rows
+from worker.records import audit, correspondence, held_rows, insert_many
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -93,3 +93,33 @@ def test_rows_made_inside_a_savepoint_go_with_it(db: Database) -> None:
     assert [why for _a, why, *_ in _audit(db, "kept.made")] == ["before the savepoint"]
     assert _audit(db, "undone.made") == []
     assert _letters(db, "undone") == []
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "no-returning"])
+def test_rows_written_at_once_come_back_with_their_keys_in_order(
+    db: Database, returning: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without RETURNING (SQLite before 3.35) the rows go one statement each: the same rows,
+    # the same keys in the same order.
+    if not returning:
+        monkeypatch.setattr(
+            db.engine.dialect, "insert_executemany_returning_sort_by_parameter_order", False
+        )
+    rows = [
+        {"direction": "in", "kind": f"keyed-{n}", "at": WHEN, "case_id": None,
+         "service_request_id": None, "inbound_id": None, "letter_id": None}
+        for n in range(30)
+    ]  # fmt: skip
+    with db.session() as session:
+        keys = insert_many(session, Correspondence.__tablename__, rows, keys=True)
+        assert insert_many(session, Correspondence.__tablename__, rows[:3]) == []
+    with db.session() as session:
+        written = dict(
+            session.execute(
+                select(Correspondence.id, Correspondence.kind).where(
+                    Correspondence.kind.like("keyed-%")
+                )
+            ).all()
+        )
+    assert len(keys) == 30 and len(written) == 33
+    assert [written[k] for k in keys] == [f"keyed-{n}" for n in range(30)]
