@@ -162,8 +162,8 @@ def _together(app: App, ids: list[int]) -> Next | None:
     must see them as they would after a commit."""
     parsing = parse.plan(app, ids)
     try:
-        # The batch's audit and correspondence rows are written at the end, one statement a
-        # table (held_rows): nothing here reads them back, and a failure rolls back the lot.
+        # The batch's audit and correspondence rows are written at the end, many to a statement
+        # (held_rows): nothing here reads them back, and a failure rolls back the lot.
         with app.db.session() as session, held_rows(session):
             rows = loaded = parsing.load(session)
             with session.no_autoflush:

@@ -44,17 +44,21 @@ def audit(
     letter_id: int | None = None,
     **details: Any,
 ) -> None:
-    row = {
-        "actor": actor,
-        "action": action,
-        "why": why,
-        "case_id": case_id,
-        "inbound_id": inbound_id,
-        "letter_id": letter_id,
-        "details": {k: _jsonable(v) for k, v in details.items()},
-    }
+    row = _audit_row(actor, action, AuditEntry(why, case_id, inbound_id, letter_id, details))
     if not _hold(session, AuditEvent.__tablename__, row):
         session.add(AuditEvent(**row))
+
+
+def _audit_row(actor: str, action: str, entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "action": action,
+        "why": entry.why,
+        "case_id": entry.case_id,
+        "inbound_id": entry.inbound_id,
+        "letter_id": entry.letter_id,
+        "details": {k: _jsonable(v) for k, v in entry.details.items()},
+    }
 
 
 # session.info key: the rows ``held_rows`` keeps aside, by table.
@@ -123,28 +127,11 @@ def insert_many(
 
 
 def audit_now(session: Session, actor: str, action: str, entries: list[AuditEntry]) -> None:
-    """``audit`` for many entries of one kind, written at once in one statement rather than
+    """``audit`` for many entries of one kind, written at once (``insert_many``) rather than
     through the session's unit of work (whose bookkeeping for each object cost more than the
     write, for a batch of letters just sent). For rows that exist already: nothing the entries
     point at may be waiting in the session to be written."""
-    if not entries:
-        return
-    insert_many(
-        session,
-        AuditEvent.__tablename__,
-        [
-            {
-                "actor": actor,
-                "action": action,
-                "why": entry.why,
-                "case_id": entry.case_id,
-                "inbound_id": entry.inbound_id,
-                "letter_id": entry.letter_id,
-                "details": {k: _jsonable(v) for k, v in entry.details.items()},
-            }
-            for entry in entries
-        ],
-    )
+    insert_many(session, AuditEvent.__tablename__, [_audit_row(actor, action, e) for e in entries])
 
 
 @dataclass(frozen=True)

@@ -791,14 +791,11 @@ STORED_BODY_PREFIX = "[complaints: attachment body stored apart"
 STORED_BODY_PLACEHOLDER = STORED_BODY_PREFIX + ": {decoded} bytes decoded, {encoded} as received]"
 _STORED_BODY_RE = re.compile(re.escape(STORED_BODY_PREFIX) + r": (\d{1,15}) bytes decoded")
 
-# What a base64 body holds besides its alphabet: line breaks, padding, stray characters.
-_BASE64_NOISE = re.compile(r"[^A-Za-z0-9+/]+")
-_BASE64_USUAL_NOISE = "\r\n=\t "
-# str.translate tables that delete the base64 alphabet, and the usual noise.
+# A str.translate table that deletes the base64 alphabet: what is left of a body is its noise
+# (line breaks, padding, stray characters).
 _DROP_BASE64_ALPHABET: dict[int, None] = dict.fromkeys(
     map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 )
-_DROP_USUAL_NOISE: dict[int, None] = dict.fromkeys(map(ord, _BASE64_USUAL_NOISE))
 
 
 def _encoded_size(part: Message) -> int:
@@ -816,16 +813,10 @@ def _encoded_size(part: Message) -> int:
             return int(stored.group(1))
     cte = _cte(part)
     if cte == "base64":
-        # Counted with C-speed string methods: a character loop took 16 ms per 60 KB part.
-        # Deleting the alphabet leaves the noise, a few hundred characters (a regex search and
-        # a count of each noise character took four times as long).
-        noise_left = payload.translate(_DROP_BASE64_ALPHABET)
-        if not noise_left.translate(_DROP_USUAL_NOISE):
-            # The usual noise only: line breaks, padding, stray blanks.
-            noise = len(noise_left)
-        else:
-            noise = sum(m.end() - m.start() for m in _BASE64_NOISE.finditer(payload))
-        chars = len(payload) - noise
+        # Counted in one C pass: a character loop took 16 ms per 60 KB part, and a regex search
+        # and a count of each noise character four times as long as this. Deleting the
+        # alphabet leaves the noise, a few hundred characters.
+        chars = len(payload) - len(payload.translate(_DROP_BASE64_ALPHABET))
         return chars * 3 // 4
     if cte == "quoted-printable":
         return len(payload) - 2 * payload.count("=") - payload.count("=\n")

@@ -283,8 +283,9 @@ def _send_batch(
 def _record_sent(
     session: Session, sent: dict[int, str], now: datetime, sendable: dict[int, _Sendable]
 ) -> None:
-    """Letters the server accepted: marked sent in one statement, with their audit entries in
-    another (both straight to the database: the rows exist, the session holds none of them).
+    """Letters the server accepted: marked sent in one statement (a renamed letter aside), with
+    their audit entries written at once (straight to the database: the rows exist, the session
+    holds none of them).
     What the record says of each letter was kept from when it was built: nothing is read."""
     ids = sorted(sent)  # the audit trail in the letters' order
     letters = Base.metadata.tables[Letter.__tablename__]
