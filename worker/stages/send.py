@@ -10,6 +10,7 @@ never loses or doubles one.
 from __future__ import annotations
 
 import binascii
+import logging
 import re
 import threading
 import uuid
@@ -36,6 +37,8 @@ from worker.domain.parsing import safe_header_value
 from worker.ports import MailSender, SendResult
 from worker.records import AuditEntry, audit, audit_now
 from worker.stages.receive_mail import reply_from_addresses
+
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300
 
@@ -228,10 +231,28 @@ def _send_claimed(app: App, ids: list[int]) -> None:
             except Exception as exc:  # noqa: BLE001 - this letter fails alone
                 broken[letter_id] = PermanentError(f"the letter could not be built: {exc}")
 
+    # Each group's results wait here to be recorded in the same transaction as the next
+    # group's "transmitting" mark: one transaction a group rather than two. The next group's
+    # recipients are accepted in between (a round trip on a live connection), so a crash can
+    # still leave only the group just answered "transmitting", for a person to check; the last
+    # group's results, and any left when something fails, are recorded at the end.
+    answered: list[SendResult] = []
+    recorded: set[int] = set()
+
+    def record_answered(session: Session) -> None:
+        if answered:
+            _record_outcomes_in(
+                session,
+                {built[r.index]: (r.message_id, r.error) for r in answered},
+                sendable,
+                app.clock.now(),
+            )
+
     def before_data(indices: Sequence[int]) -> None:
         # Past this point a crash leaves these letters "transmitting": they may have been
         # delivered, so the recovery sweep hands them to a person instead of sending them twice.
         with app.db.session() as session:
+            record_answered(session)
             session.execute(
                 update(Letter)
                 .where(Letter.id.in_([built[i] for i in indices]))
@@ -239,22 +260,30 @@ def _send_claimed(app: App, ids: list[int]) -> None:
                 # This session holds no letters to bring up to date.
                 .execution_options(synchronize_session=False)
             )
-
-    recorded: set[int] = set()
+        recorded.update(r.index for r in answered)
+        answered.clear()
 
     def after_data(results: Sequence[SendResult]) -> None:
-        # Each group is recorded as soon as the server answers: a crash now leaves only the
-        # group on the wire "transmitting" (for a person to check), never the whole batch.
-        _record_outcomes(app, {built[r.index]: (r.message_id, r.error) for r in results}, sendable)
-        recorded.update(r.index for r in results)
+        answered.extend(results)
 
     outcomes: dict[int, tuple[str, Exception | None]] = {
         letter_id: ("", exc) for letter_id, exc in broken.items()
     }
-    if messages:
-        for result in _send_batch(app.sender, messages, before_data, after_data):
-            if result.index not in recorded:
-                outcomes[built[result.index]] = (result.message_id, result.error)
+    try:
+        results = _send_batch(app.sender, messages, before_data, after_data) if messages else []
+    except BaseException:
+        # A group's mark failed (the database went away) or this thread was stopped: what the
+        # server has answered is still worth recording, if the database lets us.
+        if answered:
+            try:
+                with app.db.session() as session:
+                    record_answered(session)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                log.exception("could not record %d letters the server answered", len(answered))
+        raise
+    for result in results:
+        if result.index not in recorded:
+            outcomes[built[result.index]] = (result.message_id, result.error)
     if outcomes:
         _record_outcomes(app, outcomes, sendable)
 
@@ -327,54 +356,58 @@ def _record_outcomes(
     outcomes: dict[int, tuple[str, Exception | None]],
     sendable: dict[int, _Sendable],
 ) -> None:
-    now = app.clock.now()
-    sent = {letter_id: sent_id for letter_id, (sent_id, error) in outcomes.items() if error is None}
     with app.db.session() as session:
-        if sent:
-            _record_sent(session, sent, now, sendable)
-        unsent = [letter_id for letter_id in outcomes if letter_id not in sent]
-        letters = (
-            session.scalars(select(Letter).where(Letter.id.in_(unsent))).all() if unsent else []
-        )
-        for letter in letters:
-            _sent_id, error = outcomes[letter.id]
-            if isinstance(error, DeliveryUncertain):
-                # It may have been delivered: never sent again automatically; a person checks
-                # and resends if needed (as the recovery sweep does for a worker that died
-                # mid-delivery).
-                letter.status = "uncertain"
-                letter.last_error = str(error)[:1000]
-                reason = f"{letter.kind} to {letter.recipient}: {error}"[:1000]
-                session.add(
-                    Quarantine(letter_id=letter.id, kind="uncertain_delivery", reason=reason)
-                )
-                audit(
-                    session,
-                    "sender",
-                    "letter.uncertain",
-                    reason,
-                    letter_id=letter.id,
-                    case_id=letter.case_id,
-                )
-            elif isinstance(error, PermanentError):
-                letter.status = "failed"
-                letter.last_error = str(error)[:1000]
-                session.add(
-                    Quarantine(letter_id=letter.id, kind="smtp_permanent", reason=str(error)[:1000])
-                )
-                audit(
-                    session,
-                    "sender",
-                    "letter.failed",
-                    str(error),
-                    letter_id=letter.id,
-                    case_id=letter.case_id,
-                )
-            else:
-                # Transient (or unexpected): back to pending with a backoff; the recovery sweep
-                # queues it again when due, so an outage of any length neither loses nor
-                # doubles it.
-                letter.status = "pending"
-                letter.last_error = str(error)[:1000]
-                letter.next_attempt_at = now + backoff(letter.attempts)
-                audit(session, "sender", "letter.retry", str(error), letter_id=letter.id)
+        _record_outcomes_in(session, outcomes, sendable, app.clock.now())
+
+
+def _record_outcomes_in(
+    session: Session,
+    outcomes: dict[int, tuple[str, Exception | None]],
+    sendable: dict[int, _Sendable],
+    now: datetime,
+) -> None:
+    sent = {letter_id: sent_id for letter_id, (sent_id, error) in outcomes.items() if error is None}
+    if sent:
+        _record_sent(session, sent, now, sendable)
+    unsent = [letter_id for letter_id in outcomes if letter_id not in sent]
+    letters = session.scalars(select(Letter).where(Letter.id.in_(unsent))).all() if unsent else []
+    for letter in letters:
+        _sent_id, error = outcomes[letter.id]
+        if isinstance(error, DeliveryUncertain):
+            # It may have been delivered: never sent again automatically; a person checks
+            # and resends if needed (as the recovery sweep does for a worker that died
+            # mid-delivery).
+            letter.status = "uncertain"
+            letter.last_error = str(error)[:1000]
+            reason = f"{letter.kind} to {letter.recipient}: {error}"[:1000]
+            session.add(Quarantine(letter_id=letter.id, kind="uncertain_delivery", reason=reason))
+            audit(
+                session,
+                "sender",
+                "letter.uncertain",
+                reason,
+                letter_id=letter.id,
+                case_id=letter.case_id,
+            )
+        elif isinstance(error, PermanentError):
+            letter.status = "failed"
+            letter.last_error = str(error)[:1000]
+            session.add(
+                Quarantine(letter_id=letter.id, kind="smtp_permanent", reason=str(error)[:1000])
+            )
+            audit(
+                session,
+                "sender",
+                "letter.failed",
+                str(error),
+                letter_id=letter.id,
+                case_id=letter.case_id,
+            )
+        else:
+            # Transient (or unexpected): back to pending with a backoff; the recovery sweep
+            # queues it again when due, so an outage of any length neither loses nor
+            # doubles it.
+            letter.status = "pending"
+            letter.last_error = str(error)[:1000]
+            letter.next_attempt_at = now + backoff(letter.attempts)
+            audit(session, "sender", "letter.retry", str(error), letter_id=letter.id)
