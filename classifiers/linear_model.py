@@ -33,7 +33,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ Rows = tuple[Indices, Indices, Floats]
 # scikit-learn collapses runs of two or more white-space characters before char n-grams.
 _WHITE_SPACES = re.compile(r"\s\s+")
 _MISSING = itertools.repeat(-1)
+# Token patterns whose tokens never hold a space (scikit-learn's default, and with one letter).
+_WORDS_WITHOUT_SPACES = frozenset({r"(?u)\b\w\w+\b", r"(?u)\b\w+\b"})
 
 
 class CompiledModelError(Exception):
@@ -106,6 +108,9 @@ class Features:
     idf: Floats
     vocabulary: dict[str, int] = field(init=False, repr=False)
     _words: dict[str, Indices] = field(init=False, repr=False, default_factory=dict)
+    _by_words: dict[int, dict[tuple[str, ...], int]] = field(
+        init=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.vocabulary = {term: i for i, term in enumerate(self.terms)}
@@ -129,24 +134,51 @@ class Features:
         if self.analyzer == "char_wb":
             found = self._char_wb_columns(text)
         else:
-            # Every term's column looked up in C; -1 marks the terms not in the vocabulary
-            # (most bigrams), dropped.
-            terms = self._word_ngrams(self._tokens(text))
-            found = np.fromiter(
-                map(self.vocabulary.get, terms, _MISSING), dtype=np.intp, count=len(terms)
-            )
-            found = found[found >= 0]
+            found = self._word_columns_of(self._tokens(text))
         columns, counts = np.unique(found, return_counts=True)
         return columns, counts
 
-    def _word_ngrams(self, tokens: list[str]) -> list[str]:
+    def _word_columns_of(self, tokens: list[str]) -> Indices:
+        """The columns of a text's word n-grams, in no particular order (``columns`` sorts).
+
+        Every look-up runs in C: an n-gram of two or more words is looked up as the tuple of its
+        words (``zip`` makes them) in a copy of the vocabulary keyed that way, rather than
+        joined into a string first in a Python loop, which took most of this analyzer's time.
+        The two are the same look-up when a token never holds a space (the words of a term are
+        then its split on spaces). -1 marks an n-gram not in the vocabulary (most of them),
+        dropped."""
         low, high = self.ngram_range
-        if high == 1:
-            return tokens
-        terms = list(tokens) if low == 1 else []
-        for n in range(max(low, 2), min(high, len(tokens)) + 1):
-            terms.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-        return terms
+        # Another token pattern might make tokens holding a space: their n-grams are then
+        # joined as scikit-learn joins them, and looked up as they are.
+        spaced = self.token_pattern not in _WORDS_WITHOUT_SPACES
+        lookups: list[Iterable[int]] = []
+        count = 0
+        for n in range(low, min(high, len(tokens)) + 1):
+            starts = range(len(tokens) - n + 1)
+            if n == 1:
+                lookups.append(map(self.vocabulary.get, tokens, _MISSING))
+            elif spaced:
+                grams = (" ".join(tokens[i : i + n]) for i in starts)
+                lookups.append(map(self.vocabulary.get, grams, _MISSING))
+            else:
+                # The shorter slices end the n-grams: strict=False is the point.
+                words = zip(*(itertools.islice(tokens, k, None) for k in range(n)), strict=False)
+                lookups.append(map(self._ngrams(n).get, words, _MISSING))
+            count += len(starts)
+        found = np.fromiter(itertools.chain(*lookups), dtype=np.intp, count=count)
+        return found[found >= 0]
+
+    def _ngrams(self, n: int) -> dict[tuple[str, ...], int]:
+        """The vocabulary's terms of ``n`` words, keyed by their words (made once)."""
+        by_words = self._by_words.get(n)
+        if by_words is None:
+            by_words = {}
+            for term, column in self.vocabulary.items():
+                words = tuple(term.split(" "))
+                if len(words) == n:
+                    by_words[words] = column
+            self._by_words[n] = by_words
+        return by_words
 
     def _char_wb_columns(self, text: str) -> Indices:
         # A word's n-grams never cross its edges, so each distinct word is cut once (and kept
