@@ -461,3 +461,74 @@ def test_a_pattern_that_can_match_nothing_is_left_to_re_for_the_matches_after_th
         m.span() for m in re.compile(pattern, re.I).finditer(text)
     ]
     assert quick.findall(text) == re.compile(pattern, re.I).findall(text)
+
+
+# --- the scanner's look-ahead, its alternatives put together by first character ------------
+
+
+def _matches_at(pattern: str, text: str) -> list[int]:
+    compiled = re.compile(pattern)
+    return [pos for pos in range(len(text) + 1) if compiled.match(text, pos) is not None]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\b(?:not|never|rude)\b", r"\b(?:n(?:ot|ever)|rude)\b"),
+        (r"(?:never|no one)\s+came|nobody", r"n(?:ever\s+came|o one\s+came|obody)"),
+        # A group that begins an alternative is spread over its branches, nested ones too.
+        (r"\b(?:(?:a|b(?:c|d))x|e)", r"\b(?:ax|b(?:c|d)x|e)"),
+        (r"(?:(?:a|b)x|c)y|d", r"axy|bxy|cy|d"),
+        # Whatever begins with a class, an escape, an assertion or an optional letter stays
+        # as it is, after the others.
+        (
+            r"\b(?:[ab]x|\dy|(?<!z)w|a?q|ab)",
+            r"\b(?:ab|[ab]x|\dy|(?<!z)w|a?q)",
+        ),
+        # "|" and ")" inside a class or escaped are not where the pattern divides.
+        (r"(?:a[|)]b|\|c|a\)d)", r"(?:a(?:[|)]b|\)d)|\|c)"),
+    ],
+)
+def test_the_look_ahead_tries_only_what_begins_with_the_character_there(
+    pattern: str, expected: str
+) -> None:
+    assert caseless._dispatched(pattern) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a|b)\1",  # a back-reference: the groups must stay as they are
+        r"(?P<x>a|b)c|(?P=x)d",
+        r"(?:a|b)?c|\d",  # an optional group first: not spread
+        r"\b(?:only one)\b",  # nothing to put together
+        r"abc",
+    ],
+)
+def test_a_pattern_not_safe_or_not_worth_rewriting_is_left_as_it_is(pattern: str) -> None:
+    assert caseless._dispatched(pattern) == pattern
+
+
+def test_every_rewritten_look_ahead_matches_where_the_pattern_matches() -> None:
+    rng = random.Random(11)
+    words = " ".join(TEXTS + SPECIAL).lower().split() + [
+        "not good enough", "nobody came", "never turned up", "third time", "12th time",
+        "fed up", "your fault", "not your fault", "stage 2", "how did we do", "mould", "damp",
+        "still waiting", "the 3rd of may", "on monday", "mr smith", "\n", "-", "'",
+    ]  # fmt: skip
+    texts = [" ".join(rng.choices(words, k=30)) for _ in range(40)]
+    rewritten = 0
+    for pattern in module_patterns():
+        locate = pattern._locate
+        if locate is None or locate.flags & re.VERBOSE:
+            continue
+        body = caseless._dispatched(locate.pattern)
+        if body == locate.pattern:
+            continue
+        rewritten += 1
+        flags = locate.flags
+        for text in texts:
+            expected = [p for p in range(len(text) + 1) if locate.match(text, p)]
+            found = re.compile(body, flags)
+            assert [p for p in range(len(text) + 1) if found.match(text, p)] == expected
+    assert rewritten > 20

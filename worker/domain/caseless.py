@@ -35,10 +35,12 @@ trying anything there. Where those first characters are common letters and every
 a word, the scanner looks instead for the character before the word (not a letter, a digit or an
 underscore: a space, mostly) followed by one of them, which is found at fewer places; where
 every match begins a line (``^`` with MULTILINE), for the newline before it. Measured: about 40%
-less time a scan. ``finditer`` and ``findall`` find each further match the same way, from where
-the last one ended, rather than scanning the rest of the text with the IGNORECASE original: for
-a pattern that can never match the empty string, the next match is the first one a search from
-there finds, however that is found.
+less time a scan. Inside the scanner's look-ahead, the pattern's alternatives are put together
+by their first character (``_dispatched``), so that at each place only those that can begin there
+are tried: 14% fewer instructions over all the scanners. ``finditer`` and ``findall`` find each
+further match the same way, from where the last one ended, rather than scanning the rest of
+the text with the IGNORECASE original: for a pattern that can never match the empty string, the
+next match is the first one a search from there finds, however that is found.
 
 The quick look is used only where it is certain to agree with IGNORECASE: the copy is the pattern
 with its ASCII capitals lower-cased, and the parsed copy must be the parsed pattern with nothing
@@ -458,6 +460,155 @@ _MOST_COMMON_LETTERS = 4
 _NOT_ASCII_WORD = "[^0-9A-Za-z_]"
 
 
+_QUANTIFIERS = "?*+{"
+_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+# Distributing a group can multiply the alternatives; beyond this many the text is left alone.
+_MOST_DISPATCHED = 400
+
+
+def _skip(text: str, i: int) -> int:
+    """The index after the escape or character class at ``text[i]``, else ``i + 1``."""
+    if text[i] == "\\":
+        return i + 2
+    if text[i] != "[":
+        return i + 1
+    j = i + 1
+    if j < len(text) and text[j] == "^":
+        j += 1
+    if j < len(text) and text[j] == "]":
+        j += 1  # a "]" first is a literal
+    while j < len(text) and text[j] != "]":
+        j += 2 if text[j] == "\\" else 1
+    return j + 1
+
+
+def _alternatives_of(text: str) -> list[str] | None:
+    """``text`` split at its top-level "|" (None when its brackets do not balance)."""
+    out: list[str] = []
+    depth = start = i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif ch == "|" and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+        i = _skip(text, i)
+    if depth != 0 or i > len(text):
+        return None
+    out.append(text[start:])
+    return out
+
+
+def _group_end(text: str, start: int) -> int | None:
+    """The index of the ")" closing the group opened at ``text[start]``."""
+    depth = 0
+    i = start
+    while i < len(text):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i = _skip(text, i)
+    return None
+
+
+def _distributed(alternative: str, depth: int = 3) -> list[str]:
+    """``(?:a|b)rest`` as ``arest`` and ``brest`` (again for what each then begins with), so
+    that each begins with what it begins with; anything else as it is."""
+    if depth == 0 or not alternative.startswith("(?:"):
+        return [alternative]
+    end = _group_end(alternative, 0)
+    if end is None or alternative[end + 1 : end + 2] in tuple(_QUANTIFIERS):
+        return [alternative]
+    inner = _alternatives_of(alternative[3:end])
+    if inner is None:
+        return [alternative]
+    rest = alternative[end + 1 :]
+    return [out for branch in inner for out in _distributed(branch + rest, depth - 1)]
+
+
+def _dispatched(text: str) -> str:
+    """``text`` for a scanner's look-ahead, its alternation written so that ``re`` tries at each
+    place only the alternatives that begin with the character there: each alternative that
+    begins with a group of alternatives becomes one for each of them, and those that begin with
+    the same literal character are put together behind it (``n(?:ever|obody)``).
+
+    ``re`` does try an alternative beginning with a literal only where that character is, but
+    it checks them one by one, and it tries every alternative that begins with a group (or an
+    assertion) all the way in: for the sixty phrases of a dissatisfaction pattern, that was
+    most of the time a scan took. The scanner needs only to know whether the pattern matches at
+    a place, not which alternative does, so the order of the alternatives does not matter, and
+    ``(?:a|b)c`` matches wherever ``ac|bc`` does. Left as it is (no gain, or not safe to
+    rewrite): a pattern that refers back to a group, or one not of the form ``A|B|...`` or
+    ``\\b(?:A|B|...)...``."""
+    try:
+        parsed = sre_parse.parse(text)
+    except (re.error, RecursionError):
+        return text
+    if "(?P" in text or _refers_back(parsed):
+        return text
+    prefix, suffix = "", ""
+    alternatives = _alternatives_of(text)
+    if alternatives is not None and len(alternatives) == 1:
+        prefix = "\\b" if text.startswith("\\b(?:") else ""
+        body = text[len(prefix) :]
+        end = _group_end(body, 0) if body.startswith("(?:") else None
+        if end is None or body[end + 1 : end + 2] in tuple(_QUANTIFIERS):
+            return text
+        alternatives = _alternatives_of(body[3:end])
+        suffix = body[end + 1 :]
+        prefix += "(?:"
+        suffix = ")" + suffix
+    if alternatives is None or len(alternatives) < 2:
+        return text
+    spread = [out for alternative in alternatives for out in _distributed(alternative)]
+    if len(spread) > _MOST_DISPATCHED:
+        return text
+    by_first: dict[str, list[str]] = {}
+    others: list[str] = []
+    for alternative in spread:
+        first = alternative[:1]
+        if first and first not in _SPECIAL and alternative[1:2] not in tuple(_QUANTIFIERS):
+            by_first.setdefault(first, []).append(alternative[1:])
+        else:
+            others.append(alternative)
+    groups = [
+        first + (rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")")
+        for first, rests in by_first.items()
+    ]
+    dispatched = prefix + "|".join(groups + others) + suffix
+    try:
+        re.compile(dispatched)
+    except (re.error, RecursionError, OverflowError):
+        return text
+    return dispatched
+
+
+def _refers_back(items: Any) -> bool:
+    """Whether the parsed pattern holds a back-reference or a conditional on a group."""
+    for op, av in items:
+        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
+            return True
+        if op is sre.SUBPATTERN and _refers_back(av[3]):
+            return True
+        if op is sre.BRANCH and any(_refers_back(b) for b in av[1]):
+            return True
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and _refers_back(av[2]):
+            return True
+        if op in (sre.ASSERT, sre.ASSERT_NOT) and _refers_back(av[1]):
+            return True
+        if op is sre.ATOMIC_GROUP and _refers_back(av):
+            return True
+    return False
+
+
 def _scanner(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], int] | None:
     """A pattern whose matches begin where ``pattern``'s do, or one character before (the
     ``int``), and that ``re`` can skip ahead in: it begins with a character class (see the
@@ -487,8 +638,10 @@ def _scanner(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], int] | None:
             and _all_word_chars(chars, flags)
         ):
             # A match begins a word: the character before it is not a word character.
-            return re.compile(f"{_NOT_ASCII_WORD}{first}(?<=(?={text}){first})", flags), 1
-        return re.compile(f"{first}(?<=(?={text}){first})", flags), 0
+            body = _dispatched(text)
+            return re.compile(f"{_NOT_ASCII_WORD}{first}(?<=(?={body}){first})", flags), 1
+        body = _dispatched(text)
+        return re.compile(f"{first}(?<=(?={body}){first})", flags), 0
     except (_Unknown, re.error, RecursionError, OverflowError):
         return None
 
