@@ -583,12 +583,7 @@ def _dispatched(text: str) -> str:
         first + (rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")")
         for first, rests in by_first.items()
     ]
-    dispatched = prefix + "|".join(groups + others) + suffix
-    try:
-        re.compile(dispatched)
-    except (re.error, RecursionError, OverflowError):
-        return text
-    return dispatched
+    return prefix + "|".join(groups + others) + suffix
 
 
 def _refers_back(items: Any) -> bool:
@@ -607,6 +602,18 @@ def _refers_back(items: Any) -> bool:
         if op is sre.ATOMIC_GROUP and _refers_back(av):
             return True
     return False
+
+
+def _looking_ahead(template: str, text: str, flags: int) -> re.Pattern[str]:
+    """``template`` compiled with the pattern ``text`` where its "{}" is, dispatched (see
+    ``_dispatched``) unless that does not compile (a name given to two groups, say)."""
+    dispatched = _dispatched(text)
+    if dispatched != text:
+        try:
+            return re.compile(template.format(dispatched), flags)
+        except (re.error, RecursionError, OverflowError):
+            pass
+    return re.compile(template.format(text), flags)
 
 
 def _scanner(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], int] | None:
@@ -638,10 +645,8 @@ def _scanner(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], int] | None:
             and _all_word_chars(chars, flags)
         ):
             # A match begins a word: the character before it is not a word character.
-            body = _dispatched(text)
-            return re.compile(f"{_NOT_ASCII_WORD}{first}(?<=(?={body}){first})", flags), 1
-        body = _dispatched(text)
-        return re.compile(f"{first}(?<=(?={body}){first})", flags), 0
+            return _looking_ahead(f"{_NOT_ASCII_WORD}{first}(?<=(?={{}}){first})", text, flags), 1
+        return _looking_ahead(f"{first}(?<=(?={{}}){first})", text, flags), 0
     except (_Unknown, re.error, RecursionError, OverflowError):
         return None
 
