@@ -52,7 +52,9 @@ def _base64_lines(rng: random.Random, count: int, width: int = 76) -> list[str]:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     lines = ["".join(rng.choice(alphabet) for _ in range(width)) for _ in range(count)]
     if lines:
-        lines[-1] = lines[-1][: rng.randint(min(4, width), max(4, width - 2))] + rng.choice(["", "=", "=="])
+        lines[-1] = lines[-1][: rng.randint(min(4, width), max(4, width - 2))] + rng.choice(
+            ["", "=", "=="]
+        )
     return lines
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.support.apps import embedded_app
+from tests.support.letters import queue_acknowledgements
 from worker.adapters.clock import FixedClock
 from worker.adapters.db_models import AuditEvent, Letter
 from worker.bootstrap import App
@@ -91,27 +92,7 @@ def app(tmp_path: Path) -> App:
 
 
 def _queue(app: App, count: int) -> list[int]:
-    with app.db.session() as session:
-        letters = [
-            Letter(
-                dedupe_key=f"CMP-2026-{n:05d}:stage1_acknowledgement",
-                ref=f"CMP-2026-{n:05d}",
-                kind="stage1_acknowledgement",
-                automatic=True,
-                recipient=f"r{n}@example.org",
-                subject=f"Your complaint CMP-2026-{n:05d}: we have received it",
-                text="text",
-                html="<p>html</p>",
-                message_id=f"<ack.{n}@landlord.example>",
-                status="pending",
-                created_at=NOW,
-                next_attempt_at=NOW,
-            )
-            for n in range(1, count + 1)
-        ]
-        session.add_all(letters)
-        session.flush()
-        return [letter.id for letter in letters]
+    return queue_acknowledgements(app, NOW, ["ack"] * count, recipient="r{n}@example.org")
 
 
 def _commits(app: App) -> list[int]:

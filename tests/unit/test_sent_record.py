@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.apps import embedded_app
+from tests.support.letters import queue_acknowledgements
 from worker.adapters.clock import FixedClock
 from worker.adapters.db_models import AuditEvent, Letter
 from worker.bootstrap import App
@@ -43,34 +44,10 @@ def app(tmp_path: Path) -> App:
     return embedded_app(tmp_path, clock=FixedClock(NOW), sender=_RenamingSender())
 
 
-def _queue(app: App, names: list[str]) -> list[int]:
-    with app.db.session() as session:
-        letters = [
-            Letter(
-                dedupe_key=f"CMP-2026-{n:05d}:stage1_acknowledgement",
-                ref=f"CMP-2026-{n:05d}",
-                kind="stage1_acknowledgement",
-                automatic=True,
-                recipient=f"resident{n}@example.org",
-                subject=f"Your complaint CMP-2026-{n:05d}: we have received it",
-                text="text",
-                html="<p>html</p>",
-                message_id=f"<{name}.{n}@landlord.example>",
-                status="pending",
-                created_at=NOW,
-                next_attempt_at=NOW,
-            )
-            for n, name in enumerate(names, start=1)
-        ]
-        session.add_all(letters)
-        session.flush()
-        return [letter.id for letter in letters]
-
-
 def test_accepted_letters_are_sent_with_the_id_they_went_out_under_and_audited_in_order(
     app: App,
 ) -> None:
-    ids = _queue(app, ["ack", "rename", "ack", "rename", "ack"])
+    ids = queue_acknowledgements(app, NOW, ["ack", "rename", "ack", "rename", "ack"])
     send.run(app, ids)
     with app.db.session() as session:
         rows = session.scalars(select(Letter).where(Letter.id.in_(ids)).order_by(Letter.id)).all()
