@@ -116,6 +116,9 @@ class Features:
         self.vocabulary = {term: i for i, term in enumerate(self.terms)}
         self._accents = _ACCENTS[self.strip_accents]
         self._tokens = re.compile(self.token_pattern).findall
+        # Another token pattern might make tokens holding a space: their n-grams are then
+        # joined as scikit-learn joins them, and looked up as they are.
+        self._spaced = self.token_pattern not in _WORDS_WITHOUT_SPACES
 
     @property
     def width(self) -> int:
@@ -148,9 +151,7 @@ class Features:
         then its split on spaces). -1 marks an n-gram not in the vocabulary (most of them),
         dropped."""
         low, high = self.ngram_range
-        # Another token pattern might make tokens holding a space: their n-grams are then
-        # joined as scikit-learn joins them, and looked up as they are.
-        spaced = self.token_pattern not in _WORDS_WITHOUT_SPACES
+        spaced = self._spaced
         lookups: list[Iterable[int]] = []
         count = 0
         for n in range(low, min(high, len(tokens)) + 1):

@@ -460,7 +460,7 @@ _MOST_COMMON_LETTERS = 4
 _NOT_ASCII_WORD = "[^0-9A-Za-z_]"
 
 
-_QUANTIFIERS = "?*+{"
+_QUANTIFIERS = frozenset("?*+{")  # a set: an empty slice is not "in" it
 _SPECIAL = frozenset("\\.^$*+?{}[]|()")
 # Distributing a group can multiply the alternatives; beyond this many the text is left alone.
 _MOST_DISPATCHED = 400
@@ -525,7 +525,7 @@ def _distributed(alternative: str, depth: int = 3) -> list[str]:
     if depth == 0 or not alternative.startswith("(?:"):
         return [alternative]
     end = _group_end(alternative, 0)
-    if end is None or alternative[end + 1 : end + 2] in tuple(_QUANTIFIERS):
+    if end is None or alternative[end + 1 : end + 2] in _QUANTIFIERS:
         return [alternative]
     inner = _alternatives_of(alternative[3:end])
     if inner is None:
@@ -560,7 +560,7 @@ def _dispatched(text: str) -> str:
         prefix = "\\b" if text.startswith("\\b(?:") else ""
         body = text[len(prefix) :]
         end = _group_end(body, 0) if body.startswith("(?:") else None
-        if end is None or body[end + 1 : end + 2] in tuple(_QUANTIFIERS):
+        if end is None or body[end + 1 : end + 2] in _QUANTIFIERS:
             return text
         alternatives = _alternatives_of(body[3:end])
         suffix = body[end + 1 :]
@@ -575,7 +575,7 @@ def _dispatched(text: str) -> str:
     others: list[str] = []
     for alternative in spread:
         first = alternative[:1]
-        if first and first not in _SPECIAL and alternative[1:2] not in tuple(_QUANTIFIERS):
+        if first and first not in _SPECIAL and alternative[1:2] not in _QUANTIFIERS:
             by_first.setdefault(first, []).append(alternative[1:])
         else:
             others.append(alternative)

@@ -593,8 +593,7 @@ def _parse_bytes(data: bytes) -> Message:
     pieces: list[bytes] = []
     done = 0
     for k, (start, end) in enumerate(runs):
-        line_break = b"\r\n" if data[end - 2 : end] == b"\r\n" else b"\n"
-        pieces += [data[done:start], f"{_RUN_MARK}{k}\x7f".encode("ascii"), line_break]
+        pieces += [data[done:start], f"{_RUN_MARK}{k}\x7f".encode("ascii"), _last_break(data, end)]
         done = end
     pieces.append(data[done:])
     msg = _feed(b"".join(pieces))
@@ -602,6 +601,11 @@ def _parse_bytes(data: bytes) -> Message:
     if _put_back_runs(msg, data, runs):
         return msg
     return _feed(data)
+
+
+def _last_break(data: bytes, end: int) -> bytes:
+    """The line break that ends the run of base64 lines ending at ``end``."""
+    return b"\r\n" if data[end - 2 : end] == b"\r\n" else b"\n"
 
 
 def _put_back_runs(msg: Message, data: bytes, runs: list[tuple[int, int]]) -> bool:
@@ -615,7 +619,7 @@ def _put_back_runs(msg: Message, data: bytes, runs: list[tuple[int, int]]) -> bo
         found.append(k)
         start, end = runs[k]
         if not match.group(2):  # the parser took off the line break that ended the run
-            end -= 2 if data[end - 2 : end] == b"\r\n" else 1
+            end -= len(_last_break(data, end))
         return str(view[start:end], "ascii")
 
     def put_back(text: str | None) -> str | None:
