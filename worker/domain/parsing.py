@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import email.feedparser
 import email.utils
 import quopri
 import re
@@ -23,6 +24,7 @@ from email.message import Message
 from html.parser import HTMLParser
 from types import MappingProxyType
 
+from worker.domain import mime_boundaries
 from worker.domain.errors import PermanentError
 
 __all__ = [
@@ -556,6 +558,9 @@ def _sender_headers(raw_headers: list[tuple[str, str]]) -> tuple[tuple[str, str]
 # str and reads it back through a StringIO (4 bytes a character): 7.7 times the message at its
 # peak. Fed in pieces it holds the lines of the part it is reading and their join: 2.7 times.
 _FEED_CHUNK = 64 * 1024
+
+# Each multipart's boundary test is checked without compiling a pattern for it (see the module).
+mime_boundaries.install(email.feedparser)
 
 
 def _feed(data: bytes) -> Message:
