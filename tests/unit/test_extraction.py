@@ -128,3 +128,23 @@ def test_repeat_flag_compares_with_closed_issues_supplied_by_the_caller() -> Non
 def test_flag_names_lists_the_set_flags() -> None:
     f = detect_flags("Stage 2", "On behalf of my mum: the smoke alarm is broken, escalate please.")
     assert set(f.names()) == {"building_safety", "representative", "escalation_request"}
+
+
+def test_the_outcome_is_the_last_sentence_that_asks_for_something() -> None:
+    body = (
+        "The boiler has been broken since March.\n\n"
+        "I would like an engineer to come this week. The radiators are cold.\n\n"
+        "I would also like a refund of the heating charge for March. Thank you for reading."
+    )
+    assert extract("Boiler", body).outcome_sought == (
+        "I would also like a refund of the heating charge for March."
+    )
+
+
+def test_a_very_long_message_has_its_details_found_too() -> None:
+    padding = "\n\n".join(["The hallway light is out again."] * 4000)  # over 64 KB
+    long_body = f"{padding}\n\n{FULL}"
+    e = extract("Leak still not fixed", long_body, date(2025, 5, 1))
+    assert len(long_body) > 64 * 1024
+    assert e.issue.startswith("The hallway light is out again.")
+    assert "compensation" in e.outcome_sought

@@ -10,6 +10,7 @@ acknowledgement can state our understanding and ask only for the missing ones (C
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,7 +86,18 @@ def _body_without_sign_off(body: str) -> str:
     return body[: m.start()] if m else body
 
 
-def _sentences(text: str) -> list[str]:
+def _sentences(text: str) -> tuple[str, ...]:
+    # The issue and the outcome are both looked for in the sentences of the same text: split
+    # once. A very long text is not kept after it has gone.
+    if len(text) > _LONGEST_KEPT:
+        return _split_sentences(text)
+    return _kept_sentences(text)
+
+
+_LONGEST_KEPT = 64 * 1024
+
+
+def _split_sentences(text: str) -> tuple[str, ...]:
     # Mail clients wrap lines at about 72 characters: a single line break inside a paragraph is
     # not the end of a sentence, a blank line is.
     unwrapped = re.sub(r"(?<=\S)[ \t]*\n(?![ \t]*\n)[ \t]*(?=\S)", " ", text)
@@ -94,7 +106,10 @@ def _sentences(text: str) -> list[str]:
         s = " ".join(s.split())
         if len(s) > 3:
             out.append(s)
-    return out
+    return tuple(out)
+
+
+_kept_sentences = functools.lru_cache(maxsize=4)(_split_sentences)
 
 
 def _clip(s: str, n: int = 240) -> str:
@@ -265,8 +280,11 @@ def _outcome(text: str) -> str:
     form = _OUTCOME_FIELD.search(text)
     if form and form.group(1).strip():
         return _clip(form.group(1))
-    hits = [s for s in _sentences(text) if _OUTCOME.search(s)]
-    return _clip(hits[-1]) if hits else ""
+    # The last sentence that says what the resident wants: looked for from the end.
+    for sentence in reversed(_sentences(text)):
+        if _OUTCOME.search(sentence):
+            return _clip(sentence)
+    return ""
 
 
 def extract(subject: str, body: str, received: date | None = None) -> Extraction:
