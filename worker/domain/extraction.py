@@ -399,7 +399,8 @@ def detect_flags(subject: str, body: str, closed_issue_texts: Sequence[str] = ()
     representative = hit("representative", _REPRESENTATIVE, text)
     escalation = hit("escalation_request", _ESCALATION, text)
     repeat = False
-    words = _content_words(text)
+    # The words are compared only with this resident's closed complaints, if there are any.
+    words = _content_words(text) if closed_issue_texts else set()
     if len(words) >= 4:
         best, best_i = 0.0, -1
         for i, closed in enumerate(closed_issue_texts):
