@@ -9,6 +9,7 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
+import shutil
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -18,6 +19,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from worker.adapters import templates
 from worker.adapters.templates import RenderedLetter, render_letter
 from worker.domain import letters
 from worker.domain.errors import MissingLetterElement
@@ -674,3 +676,22 @@ def test_undefined_template_variable_is_an_error(tmp_path: Path) -> None:
     templates = _template_dir(tmp_path, "Your message {{ ref }}\n", "{{ no_such_thing }}")
     with pytest.raises(jinja2.UndefinedError):
         render_letter("receipt", build("receipt"), template_dir=templates)
+
+
+def test_an_edited_included_template_takes_effect_within_the_recheck_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "letter_templates"
+    shutil.copytree(templates.DEFAULT_TEMPLATE_DIR, folder)
+    clock = [1000.0]
+    monkeypatch.setattr(templates, "monotonic", lambda: clock[0])
+    kind = "stage1_acknowledgement"
+    before = render_letter(kind, build(kind), folder)
+    footer = folder / "_footer.txt"  # included by the base the letter extends
+    footer.write_text(footer.read_text(encoding="utf-8") + "EDITED FOOTER\n", encoding="utf-8")
+    stat = footer.stat()
+    os.utime(footer, (stat.st_atime, stat.st_mtime + 5))  # a change the file system can see
+    clock[0] += templates.RECHECK_SECONDS / 2
+    assert render_letter(kind, build(kind), folder).text == before.text  # not looked at yet
+    clock[0] += templates.RECHECK_SECONDS
+    assert "EDITED FOOTER" in render_letter(kind, build(kind), folder).text
