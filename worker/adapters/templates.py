@@ -9,11 +9,12 @@ inject mail headers, so it is refused with ``ValueError`` rather than silently a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from time import monotonic
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup, escape
@@ -80,10 +81,20 @@ class _RecheckingLoader(FileSystemLoader):
         return source, filename, recheck
 
 
+class _LetterEnvironment(Environment):
+    """Each template's globals as one dict rather than Jinja's ChainMap over the environment's:
+    Jinja makes a set of their names for every template rendered (four to six a letter), and
+    going through a ChainMap's maps for that was a tenth of rendering. The letter environment's
+    globals are never changed once it is made, which is all the ChainMap was there to follow."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache(maxsize=8)
 def environment(template_dir: Path = DEFAULT_TEMPLATE_DIR) -> Environment:
     """The Jinja2 environment for one template folder (cached: templates compile once)."""
-    env = Environment(
+    env = _LetterEnvironment(
         loader=_RecheckingLoader(str(template_dir)),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
