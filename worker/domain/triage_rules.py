@@ -778,9 +778,14 @@ def survey_reply(text: str, context: str = "") -> RuleHit | None:
     score = next((m for ln in lines[:3] if (m := _SCORE.match(ln)) is not None), None)
     bare = next((ln for ln in lines[:3] if _BARE_NUMBER.fullmatch(ln)), None)
     quoted_invite = _SURVEY_INVITE.search(context) if context else None
-    own_invite = _SURVEY_INVITE.search(text)
     is_reply = bool(lines) and bool(_REPLY_SUBJECT.match(lines[0]))
-    if quoted_invite is not None or (own_invite is not None and (is_reply or score or bare)):
+    # The invitation in the sender's own words counts only in a reply or beside a score.
+    own_invite = (
+        _SURVEY_INVITE.search(text)
+        if quoted_invite is None and (is_reply or score or bare)
+        else None
+    )
+    if quoted_invite is not None or own_invite is not None:
         invite = quoted_invite or own_invite
         assert invite is not None
         answer = f", answering with '{(score.group(0) if score else bare or '').strip()}'"
