@@ -532,3 +532,54 @@ def test_every_rewritten_look_ahead_matches_where_the_pattern_matches() -> None:
             found = re.compile(body, flags)
             assert [p for p in range(len(text) + 1) if found.match(text, p)] == expected
     assert rewritten > 20
+
+
+def test_questions_asked_in_any_order_get_the_answers_re_gives() -> None:
+    # Where the first match begins is remembered for the last text, from and to where it was
+    # asked: asking about other texts and other places in between must never mix them up.
+    rng = random.Random(11)
+    patterns = module_patterns()
+    texts = TEXTS + SPECIAL
+    for _ in range(4000):
+        pattern = rng.choice(patterns)
+        plain = re.compile(pattern.pattern, pattern.flags)
+        text = rng.choice(texts)
+        pos = rng.choice([0, 0, 1, len(text) // 2])
+        endpos = rng.choice([len(text), len(text), len(text) // 2, 10**9])
+        assert same(pattern.search(text, pos, endpos), plain.search(text, pos, endpos)), (
+            pattern.pattern,
+            text,
+            pos,
+            endpos,
+        )
+        assert pattern.findall(text, pos, endpos) == plain.findall(text, pos, endpos)
+
+
+def test_the_same_question_about_the_same_text_is_answered_without_looking_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked: list[str] = []
+    find_start = caseless.Caseless._find_start
+
+    def counting(self: caseless.Caseless, string: str, pos: int, endpos: int) -> int:
+        looked.append(string)
+        return find_start(self, string, pos, endpos)
+
+    monkeypatch.setattr(caseless.Caseless, "_find_start", counting)
+    pattern = caseless.compile(r"\b(?:nobody|no one)\s+(?:came|called)\b", re.IGNORECASE)
+    text = "I waited in all day and NOBODY CAME, again."
+    first = pattern.search(text)
+    assert first is not None and first.group(0) == "NOBODY CAME"
+    assert same(pattern.search(text), first)
+    assert len(looked) == 1
+    # Another text, even one equal to it, is looked at; so is the same text from elsewhere.
+    equal = "".join(list(text))
+    assert equal == text and equal is not text
+    assert same(pattern.search(equal), first)
+    assert same(pattern.search(text, 5), first)
+    assert len(looked) == 3
+    # A long text is not kept, so asking again looks again.
+    long_text = "x " * (caseless._REMEMBERED_LONGEST // 2) + text
+    assert pattern.search(long_text) is not None
+    assert pattern.search(long_text) is not None
+    assert len(looked) == 5

@@ -748,6 +748,9 @@ def _possible(ways: Ways, haystack: str, pos: int, endpos: int) -> bool:
     return False
 
 
+# Texts up to this long are remembered with where their first match begins (``_start``).
+_REMEMBERED_LONGEST = 64 * 1024
+
 # finditer and findall find this many matches one by one (see ``Caseless._each``).
 _MOST_STEPS = 16
 
@@ -766,6 +769,7 @@ class Caseless:
         "_scan",
         "_scan_offset",
         "_stepwise",
+        "_last",
         "pattern",
         "flags",
         "groups",
@@ -822,8 +826,25 @@ class Caseless:
             or self._prefixes is not None
             or self._ways is not None
         )
+        # The last text looked at, where from and to, and where its first match begins.
+        self._last: tuple[str, int, int, int] | None = None
 
     def _start(self, string: str, pos: int, endpos: int) -> int:
+        """Where the first match begins (see ``_find_start``), remembered for the last text:
+        triage asks some patterns the same question about the same text two or three times
+        (the rules for a survey reply and for dissatisfaction share phrases, the quoted-text
+        finder runs for the model, the rules and the extraction). The very object is checked,
+        so another text equal to it is simply looked at again; only texts up to
+        ``_REMEMBERED_LONGEST`` are kept, so that some hundred patterns never hold large ones."""
+        last = self._last  # read once: another thread may replace it (never change it)
+        if last is not None and last[0] is string and last[1] == pos and last[2] == endpos:
+            return last[3]
+        start = self._find_start(string, pos, endpos)
+        if len(string) <= _REMEMBERED_LONGEST:
+            self._last = (string, pos, endpos, start)
+        return start
+
+    def _find_start(self, string: str, pos: int, endpos: int) -> int:
         """Where the first match begins, found in the lower-cased text: -1 when there is
         certainly none, ``pos`` when the quick look cannot be used.
 
