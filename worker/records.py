@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import String, cast, insert, select
 from sqlalchemy.orm import Session
 
+from worker.adapters.db import copy_rows
 from worker.adapters.db_models import (
     AuditEvent,
     Base,
@@ -103,13 +104,17 @@ def insert_many(
     to the database (nothing the rows point at may be waiting in the session to be written);
     with ``keys``, their primary keys in the order of ``rows``, else ``[]``.
 
-    The keys are asked for even when not wanted, so that SQLAlchemy writes the rows 25 to a
-    statement ("insertmanyvalues"): without RETURNING it hands psycopg an executemany, one
-    INSERT a row, which for 600 audit rows cost 8.4 rather than 6.5 ms of the worker's CPU and
-    6.0 rather than 3.5 ms of the database server's."""
+    On PostgreSQL, rows whose keys are not wanted go in one COPY (``copy_rows``), about half
+    the CPU of the INSERTs on both sides. Otherwise the keys are asked for even when not
+    wanted, so that SQLAlchemy writes the rows 25 to a statement ("insertmanyvalues"): without
+    RETURNING it hands the driver an executemany, one INSERT a row, which for 600 audit rows
+    cost 8.4 rather than 6.5 ms of the worker's CPU and 6.0 rather than 3.5 ms of the database
+    server's."""
     if not rows:
         return []
     table = Base.metadata.tables[table_name]
+    if not keys and copy_rows(session, table, rows):
+        return []  # PostgreSQL: one COPY rather than INSERTs of 25 rows
     (key,) = table.primary_key.columns
     dialect = session.get_bind().dialect
     if not dialect.insert_executemany_returning_sort_by_parameter_order:
