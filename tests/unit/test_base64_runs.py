@@ -8,6 +8,7 @@ line break, CRLF and LF)."""
 from __future__ import annotations
 
 import random
+import re
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,31 @@ def test_a_message_already_holding_the_marker_is_parsed_as_it_is() -> None:
     ).encode()
     _same_as_the_parser(raw)
     assert parsing._parse_bytes(raw).get_payload().endswith(lines[-1] + "\n")
+
+
+# The runs as first defined: a look behind for the blank line before each (slow: re tries it at
+# every byte). The quicker pattern must find exactly these.
+_RUNS_AS_DEFINED = re.compile(rb"(?:(?<=\n\n)|(?<=\n\r\n))(?:[A-Za-z0-9+/=]{4,998}+\r?\n){16,}+")
+
+
+def _runs(raw: bytes) -> list[tuple[int, int]]:
+    return [m.span(1) for m in parsing._BASE64_RUN_RE.finditer(raw)]
+
+
+def test_the_runs_found_are_the_runs_as_defined() -> None:
+    rng = random.Random(11)
+    raws = [path.read_bytes() for path in _corpus()]
+    raws += [_layout(rng) for _ in range(2000)]
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n"
+    raws += [
+        b"a: b\n\n" + line * 16 + b"\n" + line * 20,  # one run just after another
+        b"a: b\r\n\r\n" + line.replace(b"\n", b"\r\n") * 17 + b"\r\n" + line * 16 + b"\n\n",
+        b"a: b\n\n\n\n" + line * 16,  # blank lines before it
+        line * 40,  # no blank line before it: not a run
+        b"a: b\n\n" + line * 15,  # too short
+    ]
+    found = 0
+    for raw in raws:
+        assert _runs(raw) == [m.span() for m in _RUNS_AS_DEFINED.finditer(raw)], raw[:200]
+        found += len(_runs(raw))
+    assert found > 800
