@@ -870,7 +870,7 @@ class Caseless:
             haystack = string  # a case-sensitive pattern: its needles are searched as they are
         if needles is not None:
             if pos == 0 and endpos >= len(haystack):
-                if not any(n in haystack for n in needles):
+                if not any(map(haystack.__contains__, needles)):
                     return -1
             elif all(haystack.find(n, pos, endpos) < 0 for n in needles):
                 return -1
