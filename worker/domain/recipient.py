@@ -181,8 +181,26 @@ def _decoded_words(value: str) -> list[str]:
     return out
 
 
+# The commonest From header, "Sam Patel <sam.patel@example.org>" or a bare address: words of
+# letters one space apart, then one address of dot-separated atoms of letters, digits, "_",
+# "+" and "-". The modern parser reads such a header one way only, without defects (a test
+# compares the two on thousands of them and on every header of the corpus), so it is read here
+# in a regex rather than by the parser in Python (2 % of a worker's time, a From a message).
+_ATOMS = r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+_LABELS = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+_SIMPLE_FROM_RE = re.compile(
+    rf"([A-Za-z]+(?: [A-Za-z]+)*) <({_ATOMS})@({_LABELS})>|({_ATOMS})@({_LABELS})"
+)
+
+
 def _parse_from(value: str) -> tuple[list[Address], list[HeaderDefect], bool, str]:
     """Addresses, defects, whether any came as a named group, and an error ("" if it parsed)."""
+    simple = _SIMPLE_FROM_RE.fullmatch(value)
+    if simple is not None:
+        name, local, domain, bare_local, bare_domain = simple.groups()
+        if name is None:
+            local, domain = bare_local, bare_domain
+        return [Address(display_name=name or "", username=local, domain=domain)], [], False, ""
     try:
         header = policy.default.header_factory("From", value)
         groups = list(header.groups)
