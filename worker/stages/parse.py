@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from worker.adapters.clock import aware, london_date
 from worker.adapters.db_models import InboundMessage, Quarantine
@@ -86,13 +87,14 @@ def _stored_with_raw(session: Session, ids: list[int]) -> Sequence[InboundMessag
     """``inbound_at(..., "stored")`` with the raw bytes of the messages up to BIG_MESSAGE loaded
     in one query; a big one is loaded when it is parsed."""
     rows = inbound_at(session, ids, "stored")
-    small = [row.id for row in rows if (row.size or 0) <= BIG_MESSAGE]
+    small = {row.id: row for row in rows if (row.size or 0) <= BIG_MESSAGE}
     if small:
-        session.scalars(
-            select(InboundMessage)
-            .options(undefer(InboundMessage.raw))
-            .where(InboundMessage.id.in_(small))
-        ).all()
+        # Only the column: loading the whole rows again to undefer it cost as much again.
+        found = session.execute(
+            select(InboundMessage.id, InboundMessage.raw).where(InboundMessage.id.in_(small))
+        )
+        for row_id, raw in found:
+            set_committed_value(small[row_id], "raw", raw)
     return rows
 
 
