@@ -195,9 +195,8 @@ class Ids:
 
     Without them each new case, letter or resident must be flushed alone to learn its id (one
     round trip each, several per message); with them a batch's rows are inserted together when
-    it commits. Case and service request numbers are visible to residents, so no more of those
-    are taken than will be used (no gaps from unused ids): one at a time, or as many as a batch
-    is about to make (``reserve``); other tables take blocks. ``None`` where the
+    it commits. Case and service request numbers are visible to residents, so those are taken
+    one at a time (no gaps from unused ids); other tables take blocks. ``None`` where the
     database has no sequences (SQLite): the caller flushes, as before."""
 
     BLOCK = 50
@@ -207,14 +206,6 @@ class Ids:
         self.session = session
         self._next_ids = next_ids
         self._free: dict[str, list[int]] = {}
-
-    def reserve(self, table: str, count: int) -> None:
-        """Take ``count`` ids for ``table`` now, in one round trip, for rows the caller is
-        about to make (a batch's new cases, numbered together rather than one at a time:
-        ``take`` hands them out in order). No-op where there are no sequences."""
-        if self._next_ids is None or count <= 0:
-            return
-        self._free.setdefault(table, []).extend(self._next_ids(self.session, table, count))
 
     def take(self, table: str) -> int | None:
         if self._next_ids is None:

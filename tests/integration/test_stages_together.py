@@ -21,7 +21,7 @@ from benchmarks._e2e_support import MessageFactory
 from tests.support.services import fresh_pg_database
 from worker import pipeline
 from worker.adapters.clock import FixedClock
-from worker.adapters.db_models import AuditEvent, Base, Case, InboundMessage, ServiceRequest
+from worker.adapters.db_models import AuditEvent, Base, InboundMessage
 from worker.bootstrap import App, bootstrap
 from worker.ports import RawInbound
 from worker.settings import load_settings
@@ -209,35 +209,3 @@ def test_a_failure_inside_the_shared_transaction_leaves_nothing_of_it_and_isolat
     others = [rows[i] for i in ids if i != poison]
     assert all(r.status in ("done", "quarantined", "duplicate") for r in others)
     assert sum(r.status == "done" for r in others) > 40
-
-
-def test_a_batch_numbers_its_new_cases_together_in_arrival_order_without_gaps(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with fresh_pg_database() as url:
-        app = _app(tmp_path, url)
-        taken: list[tuple[str, int]] = []
-        real_next_ids = app.db.next_ids
-
-        def next_ids(session: Any, table: str, count: int) -> list[int]:
-            taken.append((table, count))
-            return real_next_ids(session, table, count)
-
-        monkeypatch.setattr(app.db, "next_ids", next_ids)
-        _run(app, _batch(), True, monkeypatch)
-        with app.db.session() as session:
-            cases = session.execute(select(Case.id, Case.ref).order_by(Case.origin_inbound_id))
-            cases = cases.all()
-            requests = session.scalars(select(ServiceRequest.id)).all()
-            following = real_next_ids(session, "cases", 1)[0]
-        # One round trip for all the batch's cases, and one for its service requests.
-        assert [t for t in taken if t[0] == "cases"] == [("cases", len(cases))]
-        assert [t for t in taken if t[0] == "service_requests"] == [
-            ("service_requests", len(requests))
-        ]
-        # Numbered in the order residents wrote, none skipped, none held back.
-        ids = [case_id for case_id, _ref in cases]
-        assert len(ids) > 40
-        assert ids == list(range(ids[0], ids[0] + len(ids)))
-        assert following == ids[-1] + 1
-        assert all(ref.endswith(f"{case_id:05d}") for case_id, ref in cases)

@@ -77,14 +77,9 @@ def plan(app: App, ids: list[int]) -> Plan[InboundMessage]:
         letters.clear()  # a second, isolated run starts again
         hazard_letters.clear()
         batch = _Batch(session, app, rows)
-        # Each message's course is decided first, so that the batch's new cases and service
-        # requests take their numbers in one round trip (in arrival order, as one by one did).
-        routers = {row.id: _Router(app, session, row, batch) for row in rows}
-        for table in ("cases", "service_requests"):
-            batch.ids.reserve(table, sum(r.opens() == table for r in routers.values()))
 
         def one(row: InboundMessage) -> bool:
-            router = routers.get(row.id) or _Router(app, session, row, batch)
+            router = _Router(app, session, row, batch)
             router.route()
             row.status = "done"
             row.attempts = 0
@@ -153,7 +148,6 @@ class _Router:
         # section 6): a person confirms the address, then ``write_held`` writes them.
         self.held: list[str] = []
         self.received: date = row.received_on or app.clock.today()
-        self._course: tuple[str, Case | ServiceRequest | None] | None = None
         # Kept by the parse stage: the message is never parsed twice.
         self.parsed = parsed_view(row)
 
@@ -174,31 +168,6 @@ class _Router:
         )
 
     def _route(self) -> None:
-        course, found = self.course()
-        if course == "reply_to_case":
-            assert isinstance(found, Case)
-            self.reply_to_case(found)
-        elif course == "reply_to_service_request":
-            assert isinstance(found, ServiceRequest)
-            self.reply_to_service_request(found)
-        elif course == "not_resident_mail":
-            self.not_resident_mail()
-        elif course == "open_complaint":
-            self.open_complaint()
-        elif course == "open_service_request":
-            self.open_service_request()
-        else:
-            self.hold_for_person()
-
-    def course(self) -> tuple[str, Case | ServiceRequest | None]:
-        """What becomes of the message, and the case or service request it replies to.
-        Decided once (it looks threads up) and nothing is written: the batch asks first, to
-        number its new cases together (``opens``), then routing acts on it."""
-        if self._course is None:
-            self._course = self._decide()
-        return self._course
-
-    def _decide(self) -> tuple[str, Case | ServiceRequest | None]:
         row = self.row
         parsed = self.parsed
         # A reply quoting one of our references threads to its case whatever the model thought
@@ -212,30 +181,23 @@ class _Router:
             own_addresses=self.batch.own_addresses,
         ).automatic
         case = None if automatic else self.thread_case()
-        if case is not None:
-            return "reply_to_case", case
         service_request = (
-            None if automatic or row.label == "complaint" else self.thread_service_request()
+            None
+            if automatic or case is not None or row.label == "complaint"
+            else self.thread_service_request()
         )
-        if service_request is not None:
-            return "reply_to_service_request", service_request
-        if row.label == "not_resident_mail":
-            return "not_resident_mail", None
-        if row.label == "complaint" and not row.needs_review:
-            return "open_complaint", None
-        if row.label == "service_request" and not row.needs_review:
-            return "open_service_request", None
-        return "hold_for_person", None
-
-    def opens(self) -> str | None:
-        """The table the message's new record goes in: a new case (a complaint, or one held
-        for a person), a new service request, or None."""
-        course, _found = self.course()
-        if course in ("open_complaint", "hold_for_person"):
-            return "cases"
-        if course == "open_service_request":
-            return "service_requests"
-        return None
+        if case is not None:
+            self.reply_to_case(case)
+        elif service_request is not None:
+            self.reply_to_service_request(service_request)
+        elif row.label == "not_resident_mail":
+            self.not_resident_mail()
+        elif row.label == "complaint" and not row.needs_review:
+            self.open_complaint()
+        elif row.label == "service_request" and not row.needs_review:
+            self.open_service_request()
+        else:
+            self.hold_for_person()
 
     def thread_case(self) -> Case | None:
         """The case this message replies to: by In-Reply-To/References against the Message-IDs
