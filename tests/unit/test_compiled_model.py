@@ -194,3 +194,75 @@ def test_a_pipeline_of_another_shape_is_left_to_scikit_learn(pipeline) -> None: 
     got = triager.probabilities(texts)
     want = other.predict_proba(texts)
     assert [list(d.values()) for d in got] == want.tolist()
+
+
+def test_long_complaints_counted_in_a_vocabulary_wide_array_score_as_scikit_learn(
+    pipeline, corpus
+) -> None:  # type: ignore[no-untyped-def]
+    # Texts of 2-12 KB make enough n-grams that their columns are counted with bincount, not
+    # sorted (the corpus's short texts are sorted): both ways must give scikit-learn's rows.
+    long_texts = [
+        "\n\n".join(corpus[start : start + size])
+        for size in (8, 20, 40)
+        for start in range(0, min(len(corpus), 1200), 60)
+    ]
+    compiled = linear_model.from_pipeline(pipeline)
+    assert compiled is not None
+    char_wb = next(f for f in compiled.features if f.analyzer == "char_wb")
+    counted = [
+        t for t in long_texts if char_wb._char_wb_columns(t.lower()).size * 8 >= char_wb.width
+    ]
+    assert len(counted) > len(long_texts) // 2
+    for start in range(0, len(long_texts), 25):
+        chunk = long_texts[start : start + 25]
+        assert np.array_equal(compiled.predict_proba(chunk), pipeline.predict_proba(chunk))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("width", [1, 7, 100, 5_000])
+def test_counted_columns_are_numpys_unique_both_ways(width: int) -> None:
+    rng = np.random.default_rng(width)
+    for size in (0, 1, 2, width // 8, width // 8 + 1, width, 3 * width):
+        found = rng.integers(0, width, size).astype(np.intp)
+        columns, counts = linear_model._counted(found, width)
+        want_columns, want_counts = np.unique(found, return_counts=True)
+        assert np.array_equal(columns, want_columns)
+        assert np.array_equal(counts, want_counts)
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 19])
+def test_column_sums_add_the_rows_in_order(classes: int) -> None:
+    rng = np.random.default_rng(classes)
+    column_sums = linear_model._column_sums(classes)
+    for rows in (1, 2, 5, 9, 16, 33, 257, 2_130):
+        products = rng.standard_normal((rows, classes)) * rng.choice([1e-9, 1.0, 1e9], (rows, 1))
+        running = np.zeros(classes)
+        for row in products:  # the order SciPy adds them in
+            running = running + row
+        assert np.array_equal(column_sums(products.copy()), running)
+
+
+def test_one_class_is_summed_as_a_running_sum_since_numpy_sums_it_pairwise() -> None:
+    rng = np.random.default_rng(5)
+    products = rng.standard_normal((5_000, 1)) * rng.choice([1e-9, 1.0, 1e9], (5_000, 1))
+    running = np.add.accumulate(products.copy(), axis=0)[-1]
+    # The guard is needed: numpy's own sum of one column is not the running sum...
+    assert not np.array_equal(np.add.reduce(products, axis=0), running)
+    # ...so the model adds such a column the slow way.
+    assert np.array_equal(linear_model._column_sums(1)(products.copy()), running)
+
+
+def test_the_words_of_split_are_scikit_learns_words_after_collapsing_white_space() -> None:
+    import re
+    import sys as _sys
+
+    white = re.compile(r"\s")
+    spaces = [chr(c) for c in range(_sys.maxunicode + 1) if white.fullmatch(chr(c))]
+    # re's \s and str.split's white space are the same characters...
+    assert spaces == [chr(c) for c in range(_sys.maxunicode + 1) if chr(c).isspace()]
+    # ...so collapsing runs first (as scikit-learn does) never changes the words.
+    collapse = re.compile(r"\s\s+")
+    rng = np.random.default_rng(9)
+    pieces = spaces + ["a", "bc", "é", "😀", "\u200b", "x y"]
+    for _ in range(3_000):
+        text = "".join(rng.choice(pieces, int(rng.integers(0, 30))))
+        assert collapse.sub(" ", text).split() == text.split()
