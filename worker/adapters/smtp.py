@@ -39,6 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from worker.adapters import smtp_data
 from worker.adapters.oauth import (
     MailAuthError,
     MailDnsError,
@@ -59,6 +60,9 @@ from worker.domain.errors import (
 from worker.ports import SendResult
 
 log = logging.getLogger(__name__)
+
+# Letters leave wire_bytes with CRLF line ends: aiosmtplib need not rewrite them before DATA.
+smtp_data.install()
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
