@@ -79,3 +79,10 @@ def test_installing_twice_keeps_one_quick_path() -> None:
     before = aiosmtplib.protocol.normalize_message_line_endings
     smtp_data.install()
     assert aiosmtplib.protocol.normalize_message_line_endings is before
+
+
+def test_periods_given_another_replacement_are_left_to_the_pattern() -> None:
+    quoting = aiosmtplib.protocol.PERIOD_REGEX
+    text = b".a\r\n.b\r\n.c"
+    assert quoting.sub(b"!", text) == ORIGINAL_PERIODS.sub(b"!", text)
+    assert quoting.sub(b"..", text, 1) == ORIGINAL_PERIODS.sub(b"..", text, 1)
