@@ -161,3 +161,34 @@ def test_recovered_words_are_triaged_as_the_complaint_they_are(name: str, triage
         )
     )
     assert result.label == "complaint", (name, result)
+
+
+def test_headers_of_binary_data_are_refused_and_a_few_control_characters_are_not() -> None:
+    import random
+
+    from worker.domain.parsing import UnparsableMessage, _check_header_block
+
+    rng = random.Random(7)
+    controls = bytes([*range(32), 127])  # the line breaks and tab among them
+    outcomes = set()
+    for _ in range(400):
+        size = rng.randrange(20, 600)
+        share = rng.random() * 0.3
+        block = b"Subject: " + bytes(
+            rng.choice(controls) if rng.random() < share else rng.choice(b"Ab :\t\xe9")
+            for _ in range(size)
+        )
+        data = block + b"\r\n\r\nbody"
+        head = data[: data.find(b"\r\n\r\n")] if b"\r\n\r\n" in data else data
+        head = head[: head.find(b"\n\n")] if b"\n\n" in head else head
+        # The rule as first written: a Python count of the control characters.
+        binary = sum(1 for b in head if b < 9 or 13 < b < 32 or b == 127)
+        refused = binary > max(8, len(head) // 10)
+        outcomes.add(refused)
+        try:
+            _check_header_block(data)
+        except UnparsableMessage as exc:
+            assert refused, exc
+        else:
+            assert not refused
+    assert outcomes == {True, False}
