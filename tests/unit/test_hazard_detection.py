@@ -322,3 +322,40 @@ def test_bad_configuration_is_one_line_naming_the_problem(
         parse_rules(data)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_sentences_break_where_the_pattern_as_first_written_breaks_them() -> None:
+    import random
+    import re
+
+    from worker.domain import hazards
+
+    first = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[-*•])")
+    quoted = re.compile(r"^\s*>.*$", re.MULTILINE)
+
+    def as_first_written(text: str) -> list[str]:
+        parts = (" ".join(p.split()) for p in first.split(quoted.sub("", text)))
+        return [p for p in parts if p]
+
+    rng = random.Random(11)
+    pieces = [
+        ".",
+        "!",
+        "?",
+        " ",
+        "\n",
+        "\t",
+        "\r",
+        "-",
+        "*",
+        "•",
+        "a",
+        "b c",
+        ">",
+        "\u2028",
+        "\xa0",
+    ]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 25)))
+        assert hazards._SENTENCE_END.split(text) == first.split(text), repr(text)
+        assert hazards.sentences(text) == as_first_written(text), repr(text)
