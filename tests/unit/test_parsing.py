@@ -360,3 +360,29 @@ def test_a_base64_parts_size_counts_its_alphabet_whatever_the_noise_around_it() 
         part.set_payload(payload)
         expected = sum(ch in alphabet for ch in payload) * 3 // 4
         assert _encoded_size(part) == expected, repr(payload)
+
+
+def test_case_references_are_found_where_the_published_pattern_finds_them() -> None:
+    import random
+    import re
+    import sys
+
+    from worker.domain import parsing
+
+    published = re.compile(CASE_REF_PATTERN, re.IGNORECASE)
+    # The first letter: exactly the characters IGNORECASE lets stand for C or S.
+    first = re.compile(r"[CS]", re.IGNORECASE)
+    assert [c for c in range(sys.maxunicode + 1) if first.fullmatch(chr(c))] == [
+        ord(c) for c in "CScs\u017f"
+    ]
+    rng = random.Random(3)
+    pieces = ["CMP-", "cmp-", "Cmp", "SR-", "sr-", "\u017fr-", "K", "\u212a", "x", "1", "2026-"]
+    pieces += ["12345", "123456", "-", " ", "\u0130", "\u0131", "C", "S", "M", "R", "\u0663", "é"]
+    for _ in range(30_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        want = [(m.span(), m.group(0)) for m in published.finditer(text)]
+        assert [(m.span(), m.group(0)) for m in parsing._CASE_REF_RE.finditer(text)] == want
+    assert find_case_refs("re cmp-2026-00001, SR-2026-00002 and xCMP-2026-00003") == [
+        "CMP-2026-00001",
+        "SR-2026-00002",
+    ]
