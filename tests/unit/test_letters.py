@@ -695,3 +695,29 @@ def test_an_edited_included_template_takes_effect_within_the_recheck_time(
     assert render_letter(kind, build(kind), folder).text == before.text  # not looked at yet
     clock[0] += templates.RECHECK_SECONDS
     assert "EDITED FOOTER" in render_letter(kind, build(kind), folder).text
+
+
+def test_dotted_names_on_dicts_read_as_jinja_reads_them(tmp_path: Path) -> None:
+    body = (
+        "{{ landlord.name }}|{{ extra.items is callable }}|{{ extra['items'] }}|"
+        "{{ extra.get('x', 'none') }}|{{ extra.x }}|{{ letters_made }}"
+    )
+    folder = _template_dir(tmp_path, "Your message {{ ref }}\n", body)
+    context = {
+        **build("receipt"),
+        "extra": {"items": "a key named items", "x": 1},
+        "letters_made": {"kind": "receipt"},
+    }
+    plain = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)), undefined=jinja2.StrictUndefined
+    )
+    ours = templates.environment(folder)
+    want = plain.get_template("receipt/body.txt").render(context)
+    assert ours.get_template("receipt/body.txt").render(context) == want
+    assert want.startswith(f"{context['landlord']['name']}|True|a key named items|1|1|")
+
+
+def test_a_missing_key_read_with_a_dot_is_still_an_error(tmp_path: Path) -> None:
+    folder = _template_dir(tmp_path, "Your message {{ ref }}\n", "{{ landlord.no_such_field }}")
+    with pytest.raises(jinja2.UndefinedError, match="no_such_field"):
+        render_letter("receipt", build("receipt"), template_dir=folder)

@@ -90,6 +90,21 @@ class _LetterEnvironment(Environment):
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``landlord.name`` on a plain dict: its item, as Jinja's own ``getattr`` gives it, but
+        without first raising and catching an AttributeError (Jinja tries the attribute first;
+        a letter's context is nested dicts, about 37 look-ups a letter). A name that is an
+        attribute of dict (``items``, ``get``) still gives the attribute, as in Jinja."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except LookupError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
 
 @lru_cache(maxsize=8)
 def environment(template_dir: Path = DEFAULT_TEMPLATE_DIR) -> Environment:
