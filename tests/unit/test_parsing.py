@@ -386,3 +386,16 @@ def test_case_references_are_found_where_the_published_pattern_finds_them() -> N
         "CMP-2026-00001",
         "SR-2026-00002",
     ]
+
+
+def test_base64_characters_are_counted_alike_in_ascii_and_other_payloads() -> None:
+    import random
+
+    from worker.domain import parsing
+
+    rng = random.Random(5)
+    pieces = ["QUJD", "+/", "=", "\n", "\r\n", " ", "!", "é", "\udcff", "😀", "A", "z9"]
+    for _ in range(5_000):
+        payload = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 30)))
+        as_defined = sum(ch in parsing._BASE64_ALPHABET.decode() for ch in payload)
+        assert parsing._base64_characters(payload) == as_defined, repr(payload)

@@ -892,7 +892,22 @@ _STORED_BODY_RE = re.compile(re.escape(STORED_BODY_PREFIX) + r": (\d{1,15}) byte
 # (line breaks, padding, stray characters).
 _DROP_BASE64_ALPHABET: dict[int, None] = dict.fromkeys(
     map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-)
+)  # for a payload that is not all ASCII; the rest go by _BASE64_ALPHABET
+
+
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _base64_characters(payload: str) -> int:
+    """How many characters of ``payload`` are of the base64 alphabet. A payload that is all
+    ASCII (every base64 body but a damaged one) is counted as bytes, whose ``translate``
+    deletes by a table lookup (a fifth of the time of the str version, which looks each
+    character up in a dict)."""
+    try:
+        data = payload.encode("ascii")
+    except UnicodeEncodeError:
+        return len(payload) - len(payload.translate(_DROP_BASE64_ALPHABET))
+    return len(data) - len(data.translate(None, _BASE64_ALPHABET))
 
 
 def _encoded_size(part: Message) -> int:
@@ -913,8 +928,7 @@ def _encoded_size(part: Message) -> int:
         # Counted in one C pass: a character loop took 16 ms per 60 KB part, and a regex search
         # and a count of each noise character four times as long as this. Deleting the
         # alphabet leaves the noise, a few hundred characters.
-        chars = len(payload) - len(payload.translate(_DROP_BASE64_ALPHABET))
-        return chars * 3 // 4
+        return _base64_characters(payload) * 3 // 4
     if cte == "quoted-printable":
         return len(payload) - 2 * payload.count("=") - payload.count("=\n")
     return len(payload)
