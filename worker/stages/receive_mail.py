@@ -64,12 +64,28 @@ def header_block(raw: bytes, limit: int = _HEADERS_READ) -> bytes:
 _EMPTY_LINE = re.compile(rb"\n\n|\r\r|\n\r")
 
 
+# A header block of printable ASCII in which every line is a field ("Name: value", the name
+# without spaces) or the continuation of one, each line ended by CRLF or LF: the header parser
+# reads such a block line by line into exactly these fields, so its Message-ID is the first
+# field of that name, continuation lines and all, read here by two patterns instead.
+_PLAIN_HEADER_BLOCK = re.compile(rb"(?:[!-9;-~]+:[\t -~]*\r?\n(?:[\t ][\t -~]*\r?\n)*)+")
+_MESSAGE_ID_FIELD = re.compile(rb"(?im)^message-id:([\t -~]*\r?\n(?:[\t ][\t -~]*\r?\n)*)")
+_TABS_AND_BREAKS = dict.fromkeys(map(ord, "\t\r\n"))
+
+
 def _message_id(raw: bytes) -> str:
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(header_block(raw), headersonly=True)
-        value = str(headers.get("Message-ID", "") or "")
-    except Exception:  # noqa: BLE001 - any header garbage just means "no usable id"
-        return ""
+    block = header_block(raw)
+    if _PLAIN_HEADER_BLOCK.fullmatch(block):
+        # The parser's value for the field, less the tabs and line breaks the line below takes
+        # out anyway: the same result in a third of the time the parser takes to build headers.
+        field = _MESSAGE_ID_FIELD.search(block)
+        value = field.group(1).decode("ascii").translate(_TABS_AND_BREAKS) if field else ""
+    else:
+        try:
+            headers = BytesHeaderParser(policy=compat32).parsebytes(block, headersonly=True)
+            value = str(headers.get("Message-ID", "") or "")
+        except Exception:  # noqa: BLE001 - any header garbage just means "no usable id"
+            return ""
     return "".join(ch for ch in value if ch.isprintable()).strip().strip("<>").strip()[:490]
 
 
