@@ -35,7 +35,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from worker.adapters.db_models import StoredBody, StoredBodyChunk
-from worker.domain.parsing import STORED_BODY_PLACEHOLDER
+from worker.domain.parsing import BASE64_ALPHABET, STORED_BODY_PLACEHOLDER
 from worker.ports import RawInbound
 
 # Default for COMPLAINTS_ATTACHMENT_STREAM_BYTES: attachment bodies bigger than this are stored
@@ -54,8 +54,7 @@ _LINE_PIECE = 64 * 1024
 # A part's header block larger than this is not a header block worth parsing: nothing of that
 # part is split off.
 _MAX_PART_HEADERS = 256 * 1024
-_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_ALPHABET)
+_NOT_BASE64 = bytes(b for b in range(256) if b not in BASE64_ALPHABET)
 
 
 @dataclass(frozen=True)

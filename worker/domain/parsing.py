@@ -888,14 +888,10 @@ STORED_BODY_PREFIX = "[complaints: attachment body stored apart"
 STORED_BODY_PLACEHOLDER = STORED_BODY_PREFIX + ": {decoded} bytes decoded, {encoded} as received]"
 _STORED_BODY_RE = re.compile(re.escape(STORED_BODY_PREFIX) + r": (\d{1,15}) bytes decoded")
 
-# A str.translate table that deletes the base64 alphabet: what is left of a body is its noise
-# (line breaks, padding, stray characters).
-_DROP_BASE64_ALPHABET: dict[int, None] = dict.fromkeys(
-    map(ord, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-)  # for a payload that is not all ASCII; the rest go by _BASE64_ALPHABET
-
-
-_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# The same as a str.translate table that deletes the alphabet, for a payload that is not all
+# ASCII: what is left of a body is its noise (line breaks, padding, stray characters).
+_DROP_BASE64_ALPHABET: dict[int, None] = dict.fromkeys(BASE64_ALPHABET)
 
 
 def _base64_characters(payload: str) -> int:
@@ -907,7 +903,7 @@ def _base64_characters(payload: str) -> int:
         data = payload.encode("ascii")
     except UnicodeEncodeError:
         return len(payload) - len(payload.translate(_DROP_BASE64_ALPHABET))
-    return len(data) - len(data.translate(None, _BASE64_ALPHABET))
+    return len(data) - len(data.translate(None, BASE64_ALPHABET))
 
 
 def _encoded_size(part: Message) -> int:
