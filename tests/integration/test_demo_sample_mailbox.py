@@ -1,8 +1,8 @@
 """The demo on the bundled sample mailbox gives what its README says of the messages that
 depend on others read in the same run: Sarah Okafor's reply to the acknowledgement of
-CMP-2026-00001 threads onto that case (no second case, no second acknowledgement), and the
-byte-identical redelivery is a duplicate. Routing decides each message after those before it
-in the batch have been acted on, so a mailbox replayed with its history threads as it did."""
+CMP-2026-00001 threads onto that case (no second case, no second acknowledgement). Routing
+decides each message after those before it in the batch have been acted on, so a mailbox
+replayed with its history threads as it did."""
 
 from __future__ import annotations
 
